@@ -1,0 +1,63 @@
+"""The ``framing`` command. Thin: each sub-command lives in its own module and is imported only when used,
+so ``framing --help`` stays fast and no command pays for another's imports (torch, the Label Studio SDK)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import FramingError
+
+# command name -> "module:attribute"; a module that does not exist yet is simply not listed.
+COMMANDS = {
+    "segment": "pipeline.cli.segment:segment",
+    "corpus": "pipeline.cli.corpus:corpus",
+    "evaluate": "pipeline.cli.evaluate:evaluate",
+    "train": "pipeline.cli.train:train",
+    "annotate": "pipeline.cli.annotate:annotate",
+    "ls": "pipeline.cli.labelstudio:ls",
+    "retrain": "pipeline.cli.retrain:retrain",
+    "models": "pipeline.cli.models:models",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name, target in COMMANDS.items() if _module_exists(target.split(":")[0]))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None or not _module_exists(target.split(":")[0]):
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+def _module_exists(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="framing")
+def cli() -> None:
+    """Find framing devices and propaganda techniques in news text and correct them in Label Studio."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="framing", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except FramingError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
