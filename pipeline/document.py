@@ -43,27 +43,32 @@ def _check_range(start: Any, end: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """A sentence ``[start, end)``; ``labels`` maps a label id to its score (empty when unclassified)."""
+    """A sentence ``[start, end)``. ``labels`` maps each label the model asserts to its score (empty when
+    unclassified); ``scores`` optionally holds every label's score, asserted or not."""
 
     start: int
     end: int
     labels: Mapping[str, float] = field(default_factory=dict)
+    scores: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problem = _check_range(self.start, self.end)
         if problem:
             raise OffsetError(f"sentence: {problem}")
         object.__setattr__(self, "labels", _frozen(self.labels))
+        object.__setattr__(self, "scores", _frozen(self.scores))
 
     def to_dict(self) -> dict[str, Any]:
         record: dict[str, Any] = {"start": self.start, "end": self.end}
         if self.labels:
             record["labels"] = dict(self.labels)
+        if self.scores:
+            record["scores"] = dict(self.scores)
         return record
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> Sentence:
-        return cls(record["start"], record["end"], record.get("labels") or {})
+        return cls(record["start"], record["end"], record.get("labels") or {}, record.get("scores") or {})
 
 
 @dataclass(frozen=True, slots=True)

