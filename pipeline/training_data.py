@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from pipeline.document import Document, Sentence
+from pipeline.document import Document
 
 ANNOTATED_LABELS = "annotated_labels"
 ANNOTATED_RANGES = "annotated_ranges"
@@ -21,16 +21,30 @@ ANNOTATED_RANGES = "annotated_ranges"
 _ANNOTATED_SHARE = 0.5
 
 
-def split_by_document(doc_ids: Iterable[str], validation_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Deterministic train/validation split by document id: the same id lands in the same split whatever the
-    order or the other ids (documents are ranked by a seeded hash)."""
+def split_documents(
+    doc_ids: Iterable[str], validation_fraction: float, test_fraction: float, seed: int
+) -> tuple[list[str], list[str], list[str]]:
+    """Deterministic train/validation/test split by document id: documents are ranked by a seeded hash, so the
+    same id lands in the same split whatever the order or the other ids. The test part is for reporting only:
+    never trained on, never used to tune thresholds."""
     ids = sorted(set(doc_ids))
     ranked = sorted(ids, key=lambda doc_id: hashlib.sha256(f"{seed}:{doc_id}".encode()).hexdigest())
-    n_validation = round(len(ids) * validation_fraction)
-    if 0 < validation_fraction and len(ids) >= 2:
-        n_validation = min(max(n_validation, 1), len(ids) - 1)
-    validation = set(ranked[:n_validation])
-    return [i for i in ids if i not in validation], [i for i in ids if i in validation]
+
+    def size(fraction: float) -> int:
+        count = round(len(ids) * fraction)
+        return max(count, 1) if fraction > 0 and len(ids) >= 3 else count
+
+    n_test, n_validation = size(test_fraction), size(validation_fraction)
+    test = set(ranked[:n_test])
+    validation = set(ranked[n_test : n_test + n_validation])
+    train = [i for i in ids if i not in test and i not in validation]
+    return train, [i for i in ids if i in validation], [i for i in ids if i in test]
+
+
+def split_by_document(doc_ids: Iterable[str], validation_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Deterministic train/validation split by document id (see ``split_documents``)."""
+    train, validation, _ = split_documents(doc_ids, validation_fraction, 0.0, seed)
+    return train, validation
 
 
 def _overlap(a_start: int, a_end: int, b_start: int, b_end: int) -> int:
@@ -147,13 +161,13 @@ def count_positive_sentences(documents: Iterable[Document], labels: Sequence[str
 __all__ = [
     "ANNOTATED_LABELS",
     "ANNOTATED_RANGES",
-    "Sentence",
     "count_positive_sentences",
     "iter_window_rows",
     "sentence_examples",
     "sentence_supervision",
     "sentence_targets",
     "split_by_document",
+    "split_documents",
     "window_examples",
     "with_sentences",
 ]

@@ -6,31 +6,15 @@ biggest CPU speed-up for variable-length text), and the results are put back in 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline.document import Document, stable_id
-from pipeline.errors import ConfigError
 from pipeline.model.decode import decode_spans, merge_token_scores, sentence_labels
 from pipeline.model.forward import predict_windows
+from pipeline.model.registry import current_model_dir
 from pipeline.model.store import ModelMeta, load_model_dir
 from pipeline.model.windows import document_windows
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = REPO_ROOT / "models"
-CURRENT_FILE = "CURRENT"
-
-
-def default_model_dir() -> Path:
-    """The model used when none is named: ``$FRAMING_MODEL``, else the version named in ``models/CURRENT``."""
-    named = os.environ.get("FRAMING_MODEL")
-    if named:
-        return Path(named)
-    pointer = MODELS_DIR / CURRENT_FILE
-    if not pointer.is_file():
-        raise ConfigError(f"no model given and no default model: {pointer} is missing (train one with `framing train`)")
-    return MODELS_DIR / pointer.read_text(encoding="utf-8").strip()
 
 
 class Annotator:
@@ -52,7 +36,7 @@ class Annotator:
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, **options) -> Annotator:
-        model, tokenizer, meta = load_model_dir(Path(model_dir) if model_dir else default_model_dir())
+        model, tokenizer, meta = load_model_dir(Path(model_dir) if model_dir else current_model_dir())
         return cls(model, tokenizer, meta, **options)
 
     @property

@@ -54,7 +54,8 @@ class TrainConfig:
     taxonomy: str | None = None
     labels: tuple[str, ...] | None = None  # None = every label of the taxonomy
     data: tuple[DataSource, ...] = ()
-    validation_fraction: float = 0.15
+    validation_fraction: float = 0.15  # early checks and threshold tuning
+    test_fraction: float = 0.0  # held out for reporting only (recorded in the model directory)
     seed: int = 13
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
     base_dir: str = "."  # folder relative paths are resolved against (the config file's folder)
@@ -111,6 +112,8 @@ def config_from_dict(values: dict[str, Any], *, base_dir: str | Path = ".", wher
     config = _build(TrainConfig, {**values}, where)
     if not 0.0 < config.validation_fraction < 1.0:
         raise ConfigError(f"{where}.validation_fraction must be in (0, 1), got {config.validation_fraction}")
+    if not 0.0 <= config.test_fraction < 1.0 - config.validation_fraction:
+        raise ConfigError(f"{where}.test_fraction must be in [0, 1 - validation_fraction), got {config.test_fraction}")
     return dataclasses.replace(config, base_dir=str(Path(base_dir).resolve()))
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.corpora import CORPUS_FORMATS, load_corpus
 from pipeline.document import Document
 from pipeline.errors import ConfigError
 from pipeline.model.config import DataSource, TrainConfig
@@ -14,11 +15,10 @@ from pipeline.training_data import (
     ANNOTATED_LABELS,
     count_positive_sentences,
     iter_window_rows,
-    split_by_document,
+    split_documents,
     with_sentences,
 )
 
-CORPUS_FORMATS = ("ptc", "semeval2023", "semeval2025")
 
 
 @dataclass
@@ -29,21 +29,20 @@ class PreparedData:
     train_ids: list[str]
     validation_ids: list[str]
     train_support: dict[str, int]
+    test_ids: list[str] = field(default_factory=list)
     taxonomy_path: Path | None = None
     parent_version: str | None = None
     snapshot: dict = field(default_factory=dict)
     validation_documents: list[Document] = field(default_factory=list)
 
 
-def load_source(source: DataSource, config: TrainConfig, labels: list[str]) -> list[Document]:
+def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxonomy=None) -> list[Document]:
     """Documents of one source, with gold spans restricted to ``labels`` and the labels it annotates marked."""
     path = config.resolve(source.path)
     if not path.exists():
         raise ConfigError(f"data source {source.format}: {path} does not exist")
     if source.format in CORPUS_FORMATS:
-        from pipeline.corpora import load_corpus
-
-        documents = list(load_corpus(source.format, path))
+        documents = list(load_corpus(source.format, path, taxonomy=taxonomy))
     elif source.format == "records":
         from pipeline.io import read_records
 
@@ -60,15 +59,18 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str]) -> l
         unknown = sorted(set(source.labels) - wanted)
         if unknown:
             raise ConfigError(f"data source {source.path}: labels {unknown} are not in the model's label set")
-        annotated = set(source.labels)
-    else:
-        annotated = {s.label for d in documents for s in d.spans_from("gold") if s.label in wanted}
+    observed = {s.label for d in documents for s in d.spans_from("gold") if s.label in wanted}
     result = []
     for document in documents:
-        gold = [s for s in document.spans_from("gold") if s.label in annotated]
         declared = document.metadata.get(ANNOTATED_LABELS)
-        marked = sorted(annotated if declared is None else annotated & set(declared))
-        result.append(document.with_spans(gold).with_metadata(**{ANNOTATED_LABELS: marked}))
+        if source.labels is not None:
+            marked = set(source.labels)
+        elif declared is not None:
+            marked = set(declared) & wanted
+        else:
+            marked = observed
+        gold = [s for s in document.spans_from("gold") if s.label in marked]
+        result.append(document.with_spans(gold).with_metadata(**{ANNOTATED_LABELS: sorted(marked)}))
     return result
 
 
@@ -97,7 +99,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
     seen: set[str] = set()
     snapshot = {}
     for source in config.data:
-        loaded = load_source(source, config, labels)
+        loaded = load_source(source, config, labels, taxonomy)
         duplicates = sorted(seen & {d.id for d in loaded})
         if duplicates:
             raise ConfigError(
@@ -109,9 +111,11 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
         snapshot[f"{source.format}:{source.path}"] = {"sha256_16": _digest([config.resolve(source.path)]),
                                                        "documents": len(loaded)}
     documents = with_sentences(documents)
-    train_ids, validation_ids = split_by_document([d.id for d in documents], config.validation_fraction, config.seed)
-    validation_set = set(validation_ids)
-    train_docs = [d for d in documents if d.id not in validation_set]
+    train_ids, validation_ids, test_ids = split_documents(
+        [d.id for d in documents], config.validation_fraction, config.test_fraction, config.seed
+    )
+    validation_set, train_set = set(validation_ids), set(train_ids)
+    train_docs = [d for d in documents if d.id in train_set]
     validation_docs = [d for d in documents if d.id in validation_set]
     hp = config.hyperparameters
     rows = lambda docs: list(iter_window_rows(docs, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride))  # noqa: E731
@@ -122,6 +126,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
         validation_rows=rows(validation_docs),
         train_ids=train_ids,
         validation_ids=validation_ids,
+        test_ids=test_ids,
         train_support=count_positive_sentences(train_docs, labels),
         taxonomy_path=Path(resolved_taxonomy) if resolved_taxonomy else None,
         snapshot=snapshot,

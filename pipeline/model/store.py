@@ -49,6 +49,7 @@ class ModelMeta:
     created_at: str | None = None
     label_support: dict[str, int] = field(default_factory=dict)
     validation_documents: list[str] = field(default_factory=list)
+    test_documents: list[str] = field(default_factory=list)  # held out: never trained or tuned on
     metrics: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 

@@ -328,11 +328,13 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         label_support=data.train_support,
         validation_documents=sorted(data.validation_ids),
+        test_documents=sorted(data.test_ids),
         metrics={
             "validation_tuned": quality,
             "training": {"steps": state["step"], "seconds": round(state["seconds"], 1), "history": state["history"],
                          "train_windows": len(data.train_rows), "validation_windows": len(data.validation_rows),
-                         "train_documents": len(data.train_ids), "validation_documents": len(data.validation_ids)},
+                         "train_documents": len(data.train_ids), "validation_documents": len(data.validation_ids),
+                         "test_documents": len(data.test_ids)},
             "data": data.snapshot,
         },
     )
