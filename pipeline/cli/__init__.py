@@ -49,7 +49,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        cli.main(args=argv, prog_name="framing", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="framing", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -61,3 +61,5 @@ def main(argv: list[str] | None = None) -> None:
     except FramingError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
+    if isinstance(status, int) and status:
+        sys.exit(status)

@@ -20,7 +20,6 @@ from pipeline.training_data import (
 )
 
 
-
 @dataclass
 class PreparedData:
     labels: list[str]
