@@ -9,6 +9,11 @@ import shutil
 import pytest
 
 from pipeline.document import Document, Sentence, Span
+from pipeline.model.base import load_tokenizer
+from pipeline.model.config import config_from_dict
+from pipeline.model.sources import PreparedData
+from pipeline.model.train import train
+from pipeline.training_data import count_positive_sentences, iter_window_rows, split_by_document
 
 TOY_TEXTS = [
     "The corrupt regime lied to everyone again. Officials met on Monday to discuss the budget.",
@@ -50,3 +55,31 @@ def tiny_encoder_dir(tmp_path_factory):
     )
     BertModel(config).save_pretrained(directory, safe_serialization=True)
     return directory
+
+
+LABELS = ["loaded_language", "doubt"]
+
+
+def prepared(tokenizer, documents, max_tokens=24, stride=4):
+    train_ids, validation_ids = split_by_document([d.id for d in documents], 0.34, seed=3)
+    train_docs = [d for d in documents if d.id in set(train_ids)]
+    validation_docs = [d for d in documents if d.id in set(validation_ids)]
+    rows = lambda docs: list(iter_window_rows(docs, tokenizer, LABELS, max_tokens=max_tokens, stride=stride))  # noqa: E731
+    return PreparedData(LABELS, rows(train_docs), rows(validation_docs), train_ids, validation_ids,
+                        count_positive_sentences(train_docs, LABELS))
+
+
+def tiny_config(encoder_dir, **hyperparameters):
+    values = {"epochs": 40, "batch_size": 4, "learning_rate": 2e-3, "head_learning_rate": 2e-2,
+              "min_label_examples": 1, "checkpoint_every": 10, "max_tokens": 24, "stride": 4, "dropout": 0.0}
+    values.update(hyperparameters)
+    return config_from_dict({"name": "tiny", "base_model": str(encoder_dir), "seed": 5, "hyperparameters": values})
+
+
+@pytest.fixture(scope="session")
+def trained_model(tiny_encoder_dir, tmp_path_factory):
+    """A tiny model trained on the toy documents (about two seconds)."""
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    train(tiny_config(tiny_encoder_dir), out, prepared=prepared(tokenizer, toy_documents(3)), progress=False)
+    return out

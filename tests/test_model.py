@@ -11,39 +11,11 @@ from safetensors.torch import load_file
 from pipeline.document import Document, Sentence, Span
 from pipeline.model.annotator import Annotator
 from pipeline.model.base import load_tokenizer
-from pipeline.model.config import config_from_dict
 from pipeline.model.decode import decode_spans, sentence_labels
-from pipeline.model.sources import PreparedData
 from pipeline.model.train import train
 from pipeline.model.windows import document_windows
-from pipeline.training_data import count_positive_sentences, iter_window_rows, split_by_document
-from tests.model_fixtures import toy_documents, toy_sentences
-
-LABELS = ["loaded_language", "doubt"]
-
-
-def prepared(tokenizer, documents, max_tokens=24, stride=4):
-    train_ids, validation_ids = split_by_document([d.id for d in documents], 0.34, seed=3)
-    train_docs = [d for d in documents if d.id in set(train_ids)]
-    validation_docs = [d for d in documents if d.id in set(validation_ids)]
-    rows = lambda docs: list(iter_window_rows(docs, tokenizer, LABELS, max_tokens=max_tokens, stride=stride))  # noqa: E731
-    return PreparedData(LABELS, rows(train_docs), rows(validation_docs), train_ids, validation_ids,
-                        count_positive_sentences(train_docs, LABELS))
-
-
-def tiny_config(encoder_dir, **hyperparameters):
-    values = {"epochs": 40, "batch_size": 4, "learning_rate": 2e-3, "head_learning_rate": 2e-2,
-              "min_label_examples": 1, "checkpoint_every": 10, "max_tokens": 24, "stride": 4, "dropout": 0.0}
-    values.update(hyperparameters)
-    return config_from_dict({"name": "tiny", "base_model": str(encoder_dir), "seed": 5, "hyperparameters": values})
-
-
-@pytest.fixture(scope="module")
-def trained_model(tiny_encoder_dir, tmp_path_factory):
-    tokenizer = load_tokenizer(tiny_encoder_dir)
-    out = tmp_path_factory.mktemp("model") / "tiny"
-    train(tiny_config(tiny_encoder_dir), out, prepared=prepared(tokenizer, toy_documents(3)), progress=False)
-    return out
+from pipeline.training_data import iter_window_rows, split_by_document
+from tests.model_fixtures import LABELS, prepared, tiny_config, toy_documents, toy_sentences
 
 
 def test_windows_respect_the_limit_and_index_the_text(tiny_encoder_dir):
@@ -117,7 +89,9 @@ def test_trained_model_reloads_with_the_same_predictions(trained_model):
     second = [d.to_dict() for d in Annotator.load(trained_model).annotate_many(documents)]
     assert first == second
     # the tiny model overfits its toy data: it finds the loaded phrases
-    found = {(r["id"], s["start"], s["end"]) for r in first for s in r["spans"] if s.get("source", "").startswith("model:")}
+    found = {
+        (r["id"], s["start"], s["end"]) for r in first for s in r["spans"] if s.get("source", "").startswith("model:")
+    }
     gold = {(d.id, s.start, s.end) for d in documents for s in d.spans}
     assert len(found & gold) >= len(gold) // 2
 

@@ -63,16 +63,22 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
         for row in history:
             lines.append(f"| {row['epoch']} | {row['loss']} | {row['validation_sentence_micro_f1@0.5']} | "
                          f"{row['validation_token_micro_f1@0.5']} |")
-    evaluations = meta.metrics.get("evaluations", {})
-    if evaluations:
-        lines += ["", "## Evaluation on held-out data", ""]
-        for name, result in evaluations.items():
-            lines.append(f"### {name}")
-            lines.append("")
+    test = meta.metrics.get("test_evaluation")
+    if test:
+        lines += ["", "## Evaluation on held-out test documents", "",
+                  f"{test.get('documents')} documents never used for training or threshold tuning "
+                  f"(`{test.get('command', 'framing evaluate')}`).", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in test.items() if isinstance(v, int | float) and k != "documents"]
+    comparison = meta.metrics.get("evaluations")
+    if comparison:
+        lines += ["", "## Comparison with the parent version", "", comparison["decision"], "",
+                  "| held-out set | metric | parent | new |", "|---|---|---|---|"]
+        for name, result in comparison.get("new", {}).items():
+            parent = comparison.get("parent", {}).get(name, {})
             for key, value in result.items():
-                if not isinstance(value, dict):
-                    lines.append(f"- {key}: {value}")
-            lines.append("")
+                if key != "documents":
+                    where = f"{name} ({result.get('documents')} docs)"
+                    lines.append(f"| {where} | {key} | {parent.get(key, '-')} | {value} |")
     lines += ["", "## Limitations", "", LIMITATIONS, ""]
     return "\n".join(lines)
 

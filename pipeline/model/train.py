@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from pipeline.errors import ConfigError
 from pipeline.model.base import load_tokenizer, resolve_base_model
-from pipeline.model.config import TrainConfig
+from pipeline.model.config import DEFAULT_BASE_MODEL, TrainConfig
 from pipeline.model.forward import collate_inputs, predict_windows
 from pipeline.model.store import (
     ModelMeta,
@@ -177,6 +177,7 @@ def train(
     progress: bool = True,
     prepared=None,
     stop_after_steps: int | None = None,
+    parent_version: str | None = None,
 ) -> Path:
     """Train a model and write its directory to ``out_dir``. ``prepared`` (from
     ``pipeline.model.sources.prepare``) skips data loading; ``stop_after_steps`` simulates an interruption."""
@@ -196,6 +197,8 @@ def train(
 
     tokenizer = load_tokenizer(resolve_base_model(config.base_model, relative_to=Path(config.base_dir)))
     data = prepared or prepare(config, tokenizer, progress=progress)
+    if parent_version:
+        data.parent_version = parent_version
     labels = data.labels
     model, tokenizer = build_model(config.base_model, len(labels), hp.dropout, relative_to=Path(config.base_dir))
     if hp.freeze_embeddings:
@@ -317,7 +320,7 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
     digest = save_weights(model, out_dir)
     meta = ModelMeta(
         version=new_version(config.name, digest),
-        base_model=config.base_model,
+        base_model=_base_model_reference(config, out_dir),
         labels=list(labels),
         thresholds=thresholds,
         disabled=disabled,
@@ -339,7 +342,7 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
         },
     )
     write_meta(out_dir, meta)
-    (out_dir / "config.yaml").write_text(_config_yaml(config), encoding="utf-8")
+    (out_dir / "config.yaml").write_text(_config_yaml(config, out_dir), encoding="utf-8")
     if data.taxonomy_path is not None:
         shutil.copyfile(data.taxonomy_path, out_dir / "taxonomy.yaml")
     write_model_card(out_dir, meta, config)
@@ -347,7 +350,30 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
     return out_dir
 
 
-def _config_yaml(config: TrainConfig) -> str:
+def _base_model_reference(config: TrainConfig, out_dir: Path) -> str:
+    """The base encoder as the model directory names it: the package name, or a path relative to the model
+    directory (so a model and its local encoder can move together)."""
+    import os
+
+    if config.base_model == DEFAULT_BASE_MODEL:
+        return DEFAULT_BASE_MODEL
+    return os.path.relpath(config.resolve(config.base_model), out_dir.resolve())
+
+
+def _config_yaml(config: TrainConfig, out_dir: Path) -> str:
+    """The config as saved in the model directory, its paths made relative to that directory, so that
+    ``load_config(<model dir>/config.yaml)`` finds the same files (retraining starts from it)."""
+    import os
+
     import yaml
 
-    return yaml.safe_dump(replace(config).to_dict(), sort_keys=False, allow_unicode=True)
+    def moved(path: str) -> str:
+        return os.path.relpath(config.resolve(path), out_dir.resolve())
+
+    data = tuple(replace(source, path=moved(source.path)) for source in config.data)
+    base_model = config.base_model
+    if base_model != DEFAULT_BASE_MODEL:
+        base_model = moved(base_model)
+    taxonomy = moved(config.taxonomy) if config.taxonomy else None
+    saved = replace(config, data=data, base_model=base_model, taxonomy=taxonomy)
+    return yaml.safe_dump(saved.to_dict(), sort_keys=False, allow_unicode=True)
