@@ -16,6 +16,10 @@ from collections.abc import Iterable, Sequence
 from pipeline.document import Document
 
 ANNOTATED_LABELS = "annotated_labels"
+# An auxiliary, token-level-only target: the actor that a blame span blames (``attributes["actor"]`` of gold
+# ``blame_attribution`` spans). The model learns it beside the labels and links it to the blame spans it finds.
+ACTOR_TARGET = "blamed_actor"
+BLAME_LABEL = "blame_attribution"
 ANNOTATED_RANGES = "annotated_ranges"
 # a sentence counts as annotated when this share of its characters lies inside annotated ranges
 _ANNOTATED_SHARE = 0.5
@@ -111,22 +115,52 @@ def window_examples(
     return Dataset.from_list(list(iter_window_rows(documents, tokenizer, labels, max_tokens=max_tokens, stride=stride)))
 
 
-def iter_window_rows(documents: Iterable[Document], tokenizer, labels: Sequence[str], *, max_tokens: int, stride: int):
+def actor_spans(document: Document) -> list[tuple[int, int]]:
+    """Character ranges of the blamed actors named by the document's gold blame spans."""
+    ranges = []
+    for span in document.spans_from("gold"):
+        actor = span.attributes.get("actor") if span.label == BLAME_LABEL else None
+        if actor:
+            ranges.append((int(actor["start"]), int(actor["end"])))
+    return ranges
+
+
+def iter_window_rows(
+    documents: Iterable[Document],
+    tokenizer,
+    labels: Sequence[str],
+    *,
+    max_tokens: int,
+    stride: int,
+    auxiliary: Sequence[str] = (),
+):
+    """Window rows (see ``window_examples``). ``auxiliary`` may name ``ACTOR_TARGET``: an extra token column,
+    supervised wherever blame is, whose sentence column is always 0 (it has no sentence-level meaning)."""
     from pipeline.model.windows import document_windows
 
+    unknown = sorted(set(auxiliary) - {ACTOR_TARGET})
+    if unknown:
+        raise ValueError(f"unknown auxiliary targets {unknown}; known: {ACTOR_TARGET}")
     index = {label: i for i, label in enumerate(labels)}
+    blame_column = index.get(BLAME_LABEL)
+    width = len(labels) + len(auxiliary)
     for doc_index, document in enumerate(documents):
-        sentence_rows = sentence_targets(document, labels)
-        mask_rows = sentence_supervision(document, labels)
-        gold = [s for s in document.spans_from("gold") if s.label in index]
+        sentence_rows = [row + [0] * len(auxiliary) for row in sentence_targets(document, labels)]
+        mask_rows = [
+            row + [row[blame_column] if blame_column is not None else 0] * len(auxiliary)
+            for row in sentence_supervision(document, labels)
+        ]
+        gold = [(s.start, s.end, index[s.label]) for s in document.spans_from("gold") if s.label in index]
+        if auxiliary:
+            gold += [(start, end, len(labels)) for start, end in actor_spans(document)]
         for window in document_windows(tokenizer, document, doc_index, max_tokens=max_tokens, stride=stride):
             token_labels = []
             for (start, end), owner in zip(window.offsets, window.token_sentence):
-                row = [0] * len(labels)
+                row = [0] * width
                 if owner >= 0 and end > start:
-                    for span in gold:
-                        if _overlap(start, end, span.start, span.end) > 0:
-                            row[index[span.label]] = 1
+                    for span_start, span_end, column in gold:
+                        if _overlap(start, end, span_start, span_end) > 0:
+                            row[column] = 1
                 token_labels.append(row)
             yield {
                 "doc_id": document.id,
@@ -159,7 +193,9 @@ def count_positive_sentences(documents: Iterable[Document], labels: Sequence[str
 
 
 __all__ = [
+    "ACTOR_TARGET",
     "ANNOTATED_LABELS",
+    "actor_spans",
     "ANNOTATED_RANGES",
     "count_positive_sentences",
     "iter_window_rows",

@@ -159,3 +159,56 @@ def test_sentence_labels_include_labels_of_their_spans():
     assert second.labels == {"loaded_language": pytest.approx(0.8)}
     quiet = sentence_labels(sentences, probs, ["loaded_language"], {"loaded_language": 0.9}, [], all_scores=True)
     assert quiet[1].labels == {} and quiet[1].scores == {"loaded_language": pytest.approx(0.8)}
+
+
+def test_sentence_pooling_is_finite_and_exact_for_windows_with_different_sentence_counts(tiny_encoder_dir):
+    import torch
+
+    from pipeline.model.store import build_model
+
+    model, _ = build_model(str(tiny_encoder_dir), 2, 0.0)
+    model.eval()
+    input_ids = torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 102, 0, 0]])
+    attention = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    owners = torch.tensor([[-1, 0, 1, 2, -1], [-1, 0, -1, -1, -1]])  # 3 sentences, then 1
+    with torch.no_grad():
+        token_logits, sentence_logits = model(input_ids, attention, owners)
+        hidden = model.encoder(input_ids=input_ids, attention_mask=attention).last_hidden_state
+    assert sentence_logits.shape == (2, 3, 2) and torch.isfinite(sentence_logits).all()
+    # a one-token sentence pools to [token, token]; an empty slot pools to zeros
+    expected = model.sentence_head(torch.cat([hidden[0, 2], hidden[0, 2]]))
+    assert torch.allclose(sentence_logits[0, 1], expected, atol=1e-5)
+    assert torch.allclose(sentence_logits[1, 2], model.sentence_head(torch.zeros(2 * hidden.shape[-1])), atol=1e-6)
+
+
+def test_blamed_actor_is_a_token_target_supervised_where_blame_is(tiny_encoder_dir):
+    from pipeline.training_data import ACTOR_TARGET
+
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    text = "Officials said the governor ruined the harbour. Rain fell."
+    blame = Span(19, 46, "blame_attribution", source="gold", attributes={"actor": {"start": 19, "end": 27}})
+    document = Document("d", text, {"annotated_labels": ["blame_attribution"]},
+                        [Sentence(0, 47), Sentence(48, 58)], [blame])
+    labels = ["blame_attribution", "doubt"]
+    (row,) = iter_window_rows([document], tokenizer, labels, max_tokens=40, stride=4, auxiliary=[ACTOR_TARGET])
+    actor_tokens = [text[s:e] for (s, e), t in zip(row["offsets"], row["token_labels"]) if t[2]]
+    assert actor_tokens == ["governor"]
+    # the actor column is supervised (for tokens) where blame is, and never has a sentence target
+    assert row["sentence_supervised"] == [[1, 0, 1], [1, 0, 1]]
+    assert [r[2] for r in row["sentence_labels"]] == [0, 0]
+
+
+def test_blame_spans_name_the_best_actor_inside_or_in_the_same_sentence():
+    from pipeline.model.decode import attach_actors
+
+    sentences = [Sentence(0, 47), Sentence(48, 80)]
+    blame = Span(19, 46, "blame_attribution", 0.8, "model:x")
+    other = Span(0, 9, "loaded_language", 0.9, "model:x")
+    actors = [Span(19, 27, "blamed_actor", 0.7, "model:x"), Span(50, 55, "blamed_actor", 0.95, "model:x")]
+    named, untouched = attach_actors([blame, other], actors, sentences)
+    assert named.attributes["actor"] == {"start": 19, "end": 27, "score": 0.7}
+    assert untouched.attributes == {}
+    (outside,) = attach_actors([Span(30, 46, "blame_attribution", 0.8, "model:x")], actors, sentences)
+    assert outside.attributes["actor"]["start"] == 19  # none inside: best in the same sentence
+    (alone,) = attach_actors([blame], [], sentences)
+    assert "actor" not in alone.attributes

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline.document import Document, stable_id
-from pipeline.model.decode import decode_spans, merge_token_scores, sentence_labels
+from pipeline.model.decode import attach_actors, decode_spans, merge_token_scores, sentence_labels
 from pipeline.model.forward import predict_windows
 from pipeline.model.registry import current_model_dir
 from pipeline.model.store import ModelMeta, load_model_dir
 from pipeline.model.windows import document_windows
+from pipeline.training_data import ACTOR_TARGET, BLAME_LABEL
 
 
 class Annotator:
@@ -33,6 +34,8 @@ class Annotator:
         self._sentence_thresholds = {
             k: v["sentence"] for k, v in meta.thresholds.items() if k in enabled and "sentence" in v
         }
+        actor = meta.thresholds.get(ACTOR_TARGET, {}) if ACTOR_TARGET in meta.auxiliary else {}
+        self._actor_threshold = actor.get("span") if BLAME_LABEL in enabled else None
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, **options) -> Annotator:
@@ -84,9 +87,13 @@ class Annotator:
             yield self._assemble(document, windows, results)
 
     def _assemble(self, document: Document, windows, results) -> Document:
-        labels = self.meta.labels
+        labels = self.meta.targets
         offsets, token_probs = merge_token_scores([(w.offsets, r[0]) for w, r in zip(windows, results)])
         spans = decode_spans(document.text, offsets, token_probs, labels, self._span_thresholds, source=self.source)
+        if self._actor_threshold is not None:
+            actors = decode_spans(document.text, offsets, token_probs, labels,
+                                  {ACTOR_TARGET: self._actor_threshold}, source=self.source)
+            spans = attach_actors(spans, actors, document.sentences)
         import numpy as np
 
         sentence_probs = np.zeros((len(document.sentences), len(labels)), dtype=np.float32)

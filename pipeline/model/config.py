@@ -40,6 +40,7 @@ class Hyperparameters:
     stride: int = 32  # tokens shared by the chunks of a sentence longer than a window
     dropout: float = 0.1
     freeze_embeddings: bool = True
+    frozen_layers: int = 0  # lowest encoder layers kept frozen (less compute, smaller model directory)
     sentence_loss_weight: float = 1.0
     pos_weight_cap: float = 10.0  # cap on the per-label positive-class weight of the loss
     min_label_examples: int = 30  # fewer positive training sentences: the label is reported, never emitted

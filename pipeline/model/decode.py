@@ -122,3 +122,27 @@ def sentence_labels(
                 asserted[span.label] = round(max(asserted.get(span.label, 0.0), span.score), 4)
         result.append(Sentence(sentence.start, sentence.end, asserted, every if all_scores else {}))
     return result
+
+
+def attach_actors(spans: Sequence[Span], actors: Sequence[Span], sentences: Sequence[Sentence],
+                  blame_label: str = "blame_attribution") -> list[Span]:
+    """Name the blamed actor of each blame span: the best-scoring actor span inside it, else the best one in
+    the sentences the blame span touches. The actor goes into ``attributes["actor"]`` as a character range;
+    a blame span with no actor candidate is left as it is (the text may not name the actor)."""
+    result = []
+    for span in spans:
+        if span.label != blame_label or not actors:
+            result.append(span)
+            continue
+        inside = [a for a in actors if a.start < span.end and span.start < a.end]
+        if not inside:
+            touched = [s for s in sentences if s.start < span.end and span.start < s.end]
+            inside = [a for a in actors if any(s.start <= a.start and a.end <= s.end for s in touched)]
+        if not inside:
+            result.append(span)
+            continue
+        best = max(inside, key=lambda a: (a.score or 0.0, -(a.end - a.start)))
+        actor = {"start": best.start, "end": best.end, "score": best.score}
+        result.append(Span(span.start, span.end, span.label, span.score, span.source,
+                           {**span.attributes, "actor": actor}))
+    return result

@@ -32,14 +32,21 @@ class FramingModel(nn.Module):
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
         token_logits = self.token_head(hidden)
-        num_sentences = int(token_sentence.max().item()) + 1 if token_sentence.numel() else 0
-        num_sentences = max(num_sentences, 1)
-        sentence_ids = torch.arange(num_sentences, device=hidden.device)
-        membership = (token_sentence.unsqueeze(1) == sentence_ids.view(1, -1, 1)).to(hidden.dtype)  # [B,S,T]
-        counts = membership.sum(-1, keepdim=True).clamp(min=1.0)
-        mean = torch.bmm(membership, hidden) / counts
-        masked = hidden.unsqueeze(1).masked_fill(membership.unsqueeze(-1) == 0, torch.finfo(hidden.dtype).min)
-        maximum = masked.max(dim=2).values
-        maximum = torch.where(counts > 0.5, maximum, torch.zeros_like(maximum))
-        sentence_logits = self.sentence_head(torch.cat([mean, maximum], dim=-1))
+        batch, length, width = hidden.shape
+        num_sentences = max(int(token_sentence.max().item()) + 1 if token_sentence.numel() else 0, 1)
+        # pool each sentence's tokens (mean and max) with scatter operations: O(tokens x width)
+        valid = (token_sentence >= 0).reshape(-1)
+        rows = (torch.arange(batch, device=hidden.device).unsqueeze(1) * num_sentences + token_sentence).reshape(-1)
+        rows = rows[valid]
+        values = hidden.reshape(-1, width)[valid]
+        slots = batch * num_sentences
+        sums = hidden.new_zeros((slots, width)).index_add(0, rows, values)
+        counts = hidden.new_zeros((slots, 1)).index_add(0, rows, hidden.new_ones((rows.numel(), 1)))
+        mean = sums / counts.clamp(min=1.0)
+        # rows of empty sentence slots receive nothing and stay zero (never -inf)
+        maximum = hidden.new_zeros((slots, width)).scatter_reduce(
+            0, rows.unsqueeze(1).expand(-1, width), values, reduce="amax", include_self=False
+        )
+        pooled = torch.cat([mean, maximum], dim=-1).reshape(batch, num_sentences, 2 * width)
+        sentence_logits = self.sentence_head(pooled)
         return token_logits, sentence_logits

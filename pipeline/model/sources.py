@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.corpora import CORPUS_FORMATS, load_corpus
-from pipeline.document import Document
+from pipeline.document import Document, Sentence
 from pipeline.errors import ConfigError
 from pipeline.model.config import DataSource, TrainConfig
 from pipeline.training_data import (
+    ACTOR_TARGET,
     ANNOTATED_LABELS,
+    actor_spans,
     count_positive_sentences,
     iter_window_rows,
     split_documents,
@@ -29,6 +31,7 @@ class PreparedData:
     validation_ids: list[str]
     train_support: dict[str, int]
     test_ids: list[str] = field(default_factory=list)
+    auxiliary: list[str] = field(default_factory=list)
     taxonomy_path: Path | None = None
     parent_version: str | None = None
     snapshot: dict = field(default_factory=dict)
@@ -47,9 +50,16 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
 
         documents = [Document.from_dict(record) for record in read_records(path)]
     elif source.format == "standoff":
-        from pipeline.standoff import load_standoff_documents
+        from pipeline.standoff import load_standoff, to_documents
 
-        documents = list(load_standoff_documents(path))
+        # the team's annotations are the gold of this source; ids are prefixed so that a seed document never
+        # collides with the full corpus document it was drawn from (their label sets differ)
+        documents = [
+            Document(f"seed:{d.metadata['corpus']}:{d.id}", d.text, d.metadata,
+                     [Sentence(s.start, s.end) for s in d.sentences],
+                     [replace(s, source="gold") for s in d.spans])
+            for d in to_documents(load_standoff(path))
+        ]
     else:
         valid = ", ".join((*CORPUS_FORMATS, "records", "standoff"))
         raise ConfigError(f"unknown data source format {source.format!r}; valid: {valid}")
@@ -117,7 +127,13 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
     train_docs = [d for d in documents if d.id in train_set]
     validation_docs = [d for d in documents if d.id in validation_set]
     hp = config.hyperparameters
-    rows = lambda docs: list(iter_window_rows(docs, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride))  # noqa: E731
+    # learn the blamed actor wherever the training data names one
+    auxiliary = [ACTOR_TARGET] if any(actor_spans(d) for d in train_docs) else []
+
+    def rows(docs: list[Document]) -> list[dict]:
+        return list(iter_window_rows(docs, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
+                                     auxiliary=auxiliary))
+
     resolved_taxonomy = taxonomy_path or getattr(taxonomy, "path", None)
     return PreparedData(
         labels=labels,
@@ -126,6 +142,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
         train_ids=train_ids,
         validation_ids=validation_ids,
         test_ids=test_ids,
+        auxiliary=auxiliary,
         train_support=count_positive_sentences(train_docs, labels),
         taxonomy_path=Path(resolved_taxonomy) if resolved_taxonomy else None,
         snapshot=snapshot,

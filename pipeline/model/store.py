@@ -38,6 +38,8 @@ class ModelMeta:
     version: str
     base_model: str
     labels: list[str]
+    # token-level helper targets after the labels (e.g. "blamed_actor"); never emitted as spans themselves
+    auxiliary: list[str] = field(default_factory=list)
     # label -> {"sentence": threshold, "span": threshold}; a label without thresholds is never emitted
     thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
     # label -> why it is not emitted ("3 training sentences (< 30)")
@@ -45,6 +47,7 @@ class ModelMeta:
     max_tokens: int = 256
     stride: int = 32
     dropout: float = 0.1
+    frozen_layers: int = 0
     parent_version: str | None = None
     created_at: str | None = None
     label_support: dict[str, int] = field(default_factory=dict)
@@ -56,6 +59,11 @@ class ModelMeta:
     @property
     def enabled_labels(self) -> list[str]:
         return [label for label in self.labels if label in self.thresholds and label not in self.disabled]
+
+    @property
+    def targets(self) -> list[str]:
+        """The model's output columns: the labels, then the auxiliary targets."""
+        return [*self.labels, *self.auxiliary]
 
 
 def read_meta(model_dir: Path) -> ModelMeta:
@@ -79,11 +87,19 @@ def build_model(base_model: str, num_labels: int, dropout: float, *, relative_to
     return model, tokenizer
 
 
-def freeze_embeddings(model: FramingModel) -> None:
-    """Freeze the embeddings (and the unused pooler): a third less training time, and they need not be stored."""
+def freeze_embeddings(model: FramingModel, layers: int = 0) -> None:
+    """Freeze the embeddings, the unused pooler and the lowest ``layers`` transformer layers. Frozen parts
+    cost no backward pass and are not stored: they are read from the base encoder."""
+    frozen = ("encoder.embeddings.", "encoder.pooler.") + tuple(
+        f"encoder.{path}.{index}." for path in _LAYER_PATHS for index in range(layers)
+    )
     for name, parameter in model.named_parameters():
-        if name.startswith("encoder.embeddings.") or name.startswith("encoder.pooler."):
+        if name.startswith(frozen):
             parameter.requires_grad_(False)
+
+
+# where Hugging Face encoders keep their layer list (BERT/RoBERTa/ELECTRA, DistilBERT)
+_LAYER_PATHS = ("encoder.layer", "transformer.layer")
 
 
 def trainable_state(model: FramingModel) -> dict[str, torch.Tensor]:
@@ -106,8 +122,8 @@ def load_model_dir(model_dir: Path) -> tuple[FramingModel, Any, ModelMeta]:
     """Load a model directory: base encoder + stored weights. Returns (model in eval mode, tokenizer, meta)."""
     model_dir = Path(model_dir)
     meta = read_meta(model_dir)
-    model, tokenizer = build_model(meta.base_model, len(meta.labels), meta.dropout, relative_to=model_dir)
-    freeze_embeddings(model)
+    model, tokenizer = build_model(meta.base_model, len(meta.targets), meta.dropout, relative_to=model_dir)
+    freeze_embeddings(model, meta.frozen_layers)
     stored = load_file(str(model_dir / WEIGHTS_FILE))
     expected = set(trainable_state(model))
     unexpected = sorted(set(stored) - expected)

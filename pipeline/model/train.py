@@ -34,7 +34,7 @@ from pipeline.model.store import (
     trainable_state,
     write_meta,
 )
-from pipeline.model.thresholds import tune_thresholds
+from pipeline.model.thresholds import best_threshold, tune_thresholds
 
 CHECKPOINT_DIR = "checkpoint"
 
@@ -55,7 +55,11 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int
     return batches
 
 
-def collate_training(rows: Sequence[dict], pad_id: int, num_labels: int) -> dict[str, torch.Tensor]:
+def collate_training(
+    rows: Sequence[dict], pad_id: int, num_labels: int, token_only_from: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Pad a batch of window rows. Columns from ``token_only_from`` on are token-level targets only: their
+    sentence loss is masked."""
     batch = collate_inputs([(r["input_ids"], r["token_sentence"]) for r in rows], pad_id)
     length = batch["input_ids"].shape[1]
     max_sentences = max(len(r["sentence_labels"]) for r in rows)
@@ -73,6 +77,8 @@ def collate_training(rows: Sequence[dict], pad_id: int, num_labels: int) -> dict
         owners = torch.as_tensor(record["token_sentence"], dtype=torch.long)
         real = owners >= 0
         token_mask[row, :n_tokens][real] = supervised[owners[real]]
+    if token_only_from is not None:
+        sentence_mask[..., token_only_from:] = 0
     batch.update(
         token_targets=token_targets, token_mask=token_mask,
         sentence_targets=sentence_targets, sentence_mask=sentence_mask,
@@ -199,10 +205,10 @@ def train(
     data = prepared or prepare(config, tokenizer, progress=progress)
     if parent_version:
         data.parent_version = parent_version
-    labels = data.labels
+    labels = [*data.labels, *data.auxiliary]  # output columns: the labels, then auxiliary token targets
     model, tokenizer = build_model(config.base_model, len(labels), hp.dropout, relative_to=Path(config.base_dir))
-    if hp.freeze_embeddings:
-        freeze_embeddings(model)
+    if hp.freeze_embeddings or hp.frozen_layers:
+        freeze_embeddings(model, hp.frozen_layers)
     pad_id = tokenizer.pad_token_id or 0
     train_rows, validation_rows = data.train_rows, data.validation_rows
     if not train_rows:
@@ -253,7 +259,7 @@ def train(
         epoch, position = divmod(state["batch"], batches_per_epoch)
         if epoch != cached_epoch:
             order, cached_epoch = epoch_batches(lengths, hp.batch_size, config.seed, epoch), epoch
-        batch = collate_training([train_rows[i] for i in order[position]], pad_id, len(labels))
+        batch = collate_training([train_rows[i] for i in order[position]], pad_id, len(labels), len(data.labels))
         token_logits, sentence_logits = model(batch["input_ids"], batch["attention_mask"], batch["token_sentence"])
         loss = masked_bce(token_logits, batch["token_targets"], batch["token_mask"], token_pos_weight)
         loss = loss + hp.sentence_loss_weight * masked_bce(
@@ -306,27 +312,38 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
     from pipeline.model.version import new_version
 
     hp = config.hyperparameters
-    labels = data.labels
+    labels = [*data.labels, *data.auxiliary]
     pad_id = tokenizer.pad_token_id or 0
     if data.validation_rows:
         arrays = validation_arrays(model, data.validation_rows, pad_id, len(labels), hp.batch_size * 2)
     else:
         empty = np.zeros((0, len(labels)))
         arrays = dict.fromkeys(("sp", "st", "sm", "tp", "tt", "tm"), empty)
+    n = len(data.labels)
     thresholds, disabled, quality = tune_thresholds(
-        labels, arrays["sp"], arrays["st"], arrays["sm"], arrays["tp"], arrays["tt"], arrays["tm"],
-        train_support=data.train_support, min_examples=hp.min_label_examples,
+        data.labels, arrays["sp"][:, :n], arrays["st"][:, :n], arrays["sm"][:, :n], arrays["tp"][:, :n],
+        arrays["tt"][:, :n], arrays["tm"][:, :n], train_support=data.train_support, min_examples=hp.min_label_examples,
     )
+    for column, target in enumerate(data.auxiliary, start=n):
+        mask = arrays["tm"][:, column] > 0
+        threshold, f1 = best_threshold(arrays["tp"][mask, column], arrays["tt"][mask, column])
+        if f1 > 0:
+            thresholds[target] = {"span": threshold}
+            quality[target] = {"token_f1": round(f1, 4)}
+        else:
+            disabled[target] = "no true positive on validation"
     digest = save_weights(model, out_dir)
     meta = ModelMeta(
         version=new_version(config.name, digest),
         base_model=_base_model_reference(config, out_dir),
-        labels=list(labels),
+        labels=list(data.labels),
+        auxiliary=list(data.auxiliary),
         thresholds=thresholds,
         disabled=disabled,
         max_tokens=hp.max_tokens,
         stride=hp.stride,
         dropout=hp.dropout,
+        frozen_layers=hp.frozen_layers,
         parent_version=data.parent_version,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         label_support=data.train_support,

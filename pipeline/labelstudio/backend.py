@@ -1,0 +1,212 @@
+"""The Label Studio ML backend protocol, served with FastAPI: ``/health``, ``/setup``, ``/predict``, ``/webhook``.
+
+The predictor (anything with ``.model_version`` and ``.annotate_many(documents)``, like
+``pipeline.model.annotator.Annotator``) is loaded once by the caller and handed to ``create_app``. Model
+calls are serialised by a lock, so concurrent requests are safe with a model that is not thread-safe.
+A ``START_TRAINING`` webhook only enqueues a job on a single background worker and answers at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from pipeline.document import Document, stable_id
+from pipeline.labelstudio import convert
+from pipeline.labelstudio.config import ConfigNames, config_names
+
+log = logging.getLogger(__name__)
+
+
+class Predictor(Protocol):
+    model_version: str
+
+    def annotate_many(self, documents: Iterable[Document]) -> Iterator[Document]: ...
+
+
+TrainCallback = Callable[[Mapping[str, Any]], Any]
+
+
+class TrainingUnavailable(RuntimeError):
+    """No retraining is installed (``pipeline.retrain`` is missing)."""
+
+
+def default_on_train(event: Mapping[str, Any]) -> Any:
+    """Retrain from the project named in a ``START_TRAINING`` event with ``pipeline.retrain``: pull the
+    project's corrections to their default file, then train, compare and promote (``retrain.retrain``)."""
+    if importlib.util.find_spec("pipeline.retrain") is None:
+        raise TrainingUnavailable(
+            "retraining is not available: pipeline.retrain is not installed; retrain with `framing retrain` "
+            "once it is, or start `framing ls serve` without training"
+        )
+    retrain = importlib.import_module("pipeline.retrain")
+    project = event.get("project") or {}
+    title = project.get("title") if isinstance(project, Mapping) else None
+    if not title:
+        raise ValueError("START_TRAINING event without a project title")
+    if hasattr(retrain, "retrain_from_project"):
+        return retrain.retrain_from_project(project=title, event=dict(event))
+    from pipeline.labelstudio.client import connect
+    from pipeline.labelstudio.sync import default_pull_path, pull
+
+    corrections = default_pull_path(title)
+    pull(connect(), title, corrections)
+    return retrain.retrain(corrections, progress=False)
+
+
+def _training_available(on_train: TrainCallback) -> bool:
+    return on_train is not default_on_train or importlib.util.find_spec("pipeline.retrain") is not None
+
+
+class TrainingQueue:
+    """One background worker running training jobs in order; the webhook only submits."""
+
+    def __init__(self, on_train: TrainCallback) -> None:
+        self.on_train = on_train
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="framing-train")
+        self.jobs: list[Future[Any]] = []
+        self._lock = threading.Lock()
+
+    def submit(self, event: Mapping[str, Any]) -> int:
+        with self._lock:
+            future = self._executor.submit(self._run, dict(event))
+            self.jobs.append(future)
+            return len(self.jobs)
+
+    def _run(self, event: dict[str, Any]) -> Any:
+        try:
+            return self.on_train(event)
+        except Exception:
+            log.exception("training job failed")
+            raise
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def task_document(task: Mapping[str, Any], text_field: str = convert.TEXT_FIELD) -> Document:
+    """The document of a Label Studio task (its ``framing_id`` when it has one)."""
+    data = task.get("data") or {}
+    text = data.get(text_field)
+    if not isinstance(text, str):
+        raise ValueError(f"task {task.get('id')} has no text in data.{text_field}")
+    return Document(str(data.get(convert.KEY_FIELD) or stable_id(text)), text)
+
+
+def create_app(
+    predictor: Predictor,
+    *,
+    on_train: TrainCallback | None = default_on_train,
+    batch_size: int = 32,
+) -> Any:
+    """The FastAPI app serving ``predictor`` to Label Studio. ``on_train=None`` disables training."""
+    from fastapi import Body, FastAPI, HTTPException
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI(title="framing-pipeline ML backend", version=str(predictor.model_version))
+    model_lock = threading.Lock()
+    projects: dict[str, ConfigNames] = {}
+    queue = TrainingQueue(on_train) if on_train is not None else None
+    app.state.training = queue
+    app.router.add_event_handler("shutdown", lambda: queue.shutdown() if queue else None)
+
+    def names_for(body: Mapping[str, Any]) -> ConfigNames:
+        schema = body.get("label_config") or body.get("schema")
+        if isinstance(schema, str) and schema.strip():
+            try:
+                return config_names(schema)
+            except ValueError:
+                pass
+        return projects.get(str(body.get("project")), ConfigNames())
+
+    @app.get("/")
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "UP", "model_class": type(predictor).__name__, "model_version": predictor.model_version}
+
+    @app.post("/setup")
+    def setup(body: dict[str, Any] = Body(default_factory=dict)) -> dict[str, Any]:
+        schema = body.get("schema")
+        if isinstance(schema, str) and schema.strip():
+            try:
+                projects[str(body.get("project"))] = config_names(schema)
+            except ValueError as error:
+                raise HTTPException(status_code=400, detail=str(error)) from None
+        return {"model_version": predictor.model_version}
+
+    @app.get("/versions")
+    def versions() -> dict[str, Any]:
+        return {"versions": [predictor.model_version]}
+
+    @app.post("/predict")
+    def predict(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+        tasks = body.get("tasks")
+        if not isinstance(tasks, list):
+            raise HTTPException(status_code=400, detail="expected {'tasks': [...]} in the request body")
+        names = names_for(body)
+        try:
+            documents = [task_document(task, names.data_field) for task in tasks]
+        except ValueError as error:
+            raise HTTPException(status_code=400, detail=str(error)) from None
+        results = []
+        with model_lock:
+            version = predictor.model_version
+            annotated = list(predictor.annotate_many(documents))
+        if len(annotated) != len(documents):
+            raise HTTPException(status_code=500, detail="the model returned a different number of documents")
+        for document in annotated:
+            results.append(
+                {
+                    "result": convert.prediction_result(document, names=names),
+                    "score": convert.document_confidence(document),
+                    "model_version": version,
+                }
+            )
+        return {"results": results, "model_version": version}
+
+    @app.post("/webhook")
+    def webhook(body: dict[str, Any] = Body(default_factory=dict)) -> Any:
+        action = body.get("action")
+        if action != "START_TRAINING":
+            return {"status": "ignored", "action": action}
+        if queue is None or not _training_available(queue.on_train):
+            message = (
+                "training is not available from this backend: pipeline.retrain is not installed"
+                if queue is not None
+                else "training is disabled for this backend"
+            )
+            return JSONResponse(status_code=501, content={"status": "error", "detail": message})
+        job = queue.submit(body)
+        return JSONResponse(status_code=201, content={"status": "queued", "job": job})
+
+    return app
+
+
+def serve(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9090,
+    log_level: str = "info",
+    on_started: Callable[[], Any] | None = None,
+) -> None:
+    """Run the app with uvicorn (blocking); ``on_started`` runs in a thread once the server accepts requests."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    if on_started is not None:
+
+        def when_started() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.1)
+            if server.started:
+                on_started()
+
+        threading.Thread(target=when_started, name="framing-backend-started", daemon=True).start()
+    server.run()

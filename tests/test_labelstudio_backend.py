@@ -1,0 +1,165 @@
+"""The ML backend speaks Label Studio's protocol; training is queued, never run inside the request."""
+
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline.document import Document
+from pipeline.labelstudio import backend
+from pipeline.labelstudio.backend import create_app
+from pipeline.labelstudio.convert import from_ls
+
+
+class KeywordPredictor:
+    """Marks every 'blame' as blame_attribution (score 0.9); notices if two calls ever overlap."""
+
+    model_version = "keyword-1"
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.active = 0
+        self.overlapped = False
+        self.calls = 0
+
+    def annotate_many(self, documents):
+        self.active += 1
+        self.overlapped |= self.active > 1
+        self.calls += 1
+        time.sleep(self.delay)
+        try:
+            for doc in documents:
+                spans = [doc.span(m.start(), m.end(), "blame_attribution", score=0.9, source="model:keyword-1")
+                         for m in re.finditer("blame", doc.text)]  # fmt: skip
+                yield Document(doc.id, doc.text, spans=spans)
+        finally:
+            self.active -= 1
+
+
+def predict_body(*texts):
+    tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(texts)]
+    return {"tasks": tasks, "project": "1.1", "label_config": ""}
+
+
+def test_health_setup_and_predict():
+    client = TestClient(create_app(KeywordPredictor(), on_train=None))
+    assert client.get("/health").json()["status"] == "UP"
+    assert client.post("/setup", json={"project": "1.1", "schema": ""}).json() == {"model_version": "keyword-1"}
+    text = "🌍 They blame the West."
+    response = client.post("/predict", json=predict_body(text, "Nothing here.")).json()
+    first, second = response["results"]
+    (region,) = first["result"]
+    assert region["value"]["labels"] == ["blame_attribution"] and region["value"]["text"] == "blame"
+    assert region["value"]["start"] == text.index("blame") + 1  # UTF-16: the globe emoji counts twice
+    assert first["model_version"] == "keyword-1" and first["score"] == pytest.approx(0.8)
+    assert second["result"] == [] and second["score"] == 1.0
+
+
+def test_predict_uses_the_control_names_of_the_projects_config():
+    schema = (
+        '<View><Labels name="tag" toName="body"><Label value="blame_attribution"/></Labels>'
+        '<Text name="body" value="$content"/></View>'
+    )
+    client = TestClient(create_app(KeywordPredictor(), on_train=None))
+    body = {"tasks": [{"id": 1, "data": {"content": "blame"}}], "label_config": schema}
+    (region,) = client.post("/predict", json=body).json()["results"][0]["result"]
+    assert (region["from_name"], region["to_name"]) == ("tag", "body")
+
+
+def test_bad_predict_requests_get_a_400_that_says_why():
+    client = TestClient(create_app(KeywordPredictor(), on_train=None))
+    assert client.post("/predict", json={"nope": 1}).status_code == 400
+    response = client.post("/predict", json={"tasks": [{"id": 5, "data": {"image": "x.png"}}]})
+    assert response.status_code == 400 and "task 5" in response.json()["detail"]
+
+
+def test_start_training_is_queued_and_answered_at_once():
+    release = threading.Event()
+    started = []
+
+    def slow_training(event):
+        started.append(event["project"]["title"])
+        release.wait(10)
+        return "done"
+
+    app = create_app(KeywordPredictor(), on_train=slow_training)
+    client = TestClient(app)
+    t0 = time.monotonic()
+    response = client.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 3, "title": "news"}})
+    assert response.status_code == 201 and response.json()["status"] == "queued"
+    assert time.monotonic() - t0 < 2  # the request did not wait for training
+    release.set()
+    assert app.state.training.jobs[0].result(timeout=10) == "done"
+    assert started == ["news"]
+    assert client.post("/webhook", json={"action": "ANNOTATION_CREATED"}).json()["status"] == "ignored"
+
+
+def test_training_without_a_retrain_module_answers_501(monkeypatch):
+    real_find_spec = backend.importlib.util.find_spec
+    monkeypatch.setattr(
+        backend.importlib.util, "find_spec", lambda name: None if name == "pipeline.retrain" else real_find_spec(name)
+    )
+    client = TestClient(create_app(KeywordPredictor()))
+    response = client.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 1}})
+    assert response.status_code == 501 and "pipeline.retrain" in response.json()["detail"]
+    with pytest.raises(backend.TrainingUnavailable):
+        backend.default_on_train({"project": {"id": 1}})
+    disabled = TestClient(create_app(KeywordPredictor(), on_train=None))
+    assert disabled.post("/webhook", json={"action": "START_TRAINING"}).status_code == 501
+
+
+def test_concurrent_predictions_never_run_the_model_at_the_same_time():
+    predictor = KeywordPredictor(delay=0.02)
+    client = TestClient(create_app(predictor, on_train=None))
+    texts = [f"blame number {i} " * (i + 1) for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda t: client.post("/predict", json=predict_body(t)).json(), texts))
+    assert predictor.calls == 8 and not predictor.overlapped
+    assert [len(r["results"][0]["result"]) for r in responses] == [i + 1 for i in range(8)]
+
+
+@pytest.mark.slow
+def test_framing_ls_serve_loads_the_real_annotator_once_and_serves_its_predictions(trained_model, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+    from pipeline.model.annotator import Annotator
+
+    served, loads = {}, []
+    real_load = Annotator.load
+    monkeypatch.setattr(Annotator, "load", classmethod(lambda cls, d=None, **o: loads.append(d) or real_load(d, **o)))
+    monkeypatch.setattr(backend, "serve", lambda app, **options: served.update(app=app, **options))
+    result = CliRunner().invoke(cli, ["ls", "serve", "--model", str(trained_model), "--port", "9876", "--no-train"])
+    assert result.exit_code == 0, result.output
+    assert (served["host"], served["port"], served["on_started"]) == ("127.0.0.1", 9876, None)
+    client = TestClient(served["app"])
+    text = "The corrupt regime lied to everyone again. 🌍 Officials met on Monday."
+    version = client.get("/health").json()["model_version"]
+    for _ in range(2):
+        (prediction,) = client.post("/predict", json=predict_body(text)).json()["results"]
+        assert prediction["model_version"] == version and 0.0 <= prediction["score"] <= 1.0
+        for region in prediction["result"]:
+            if region["type"] == "labels":
+                span = from_ls(text, [region]).spans[0]
+                assert text[span.start : span.end] == region["value"]["text"]
+    assert len(loads) == 1  # loaded once at start-up, not per request
+    assert client.post("/webhook", json={"action": "START_TRAINING"}).status_code == 501
+
+
+def test_default_training_pulls_the_projects_corrections_then_retrains(monkeypatch, tmp_path):
+    import pipeline.retrain
+    from pipeline.labelstudio import client, sync
+
+    calls = []
+    monkeypatch.delattr(pipeline.retrain, "retrain_from_project", raising=False)
+    monkeypatch.setattr(client, "connect", lambda *a, **k: "connection")
+    monkeypatch.setattr(sync, "default_pull_path", lambda project: tmp_path / f"{project}.jsonl")
+    monkeypatch.setattr(sync, "pull", lambda conn, project, out: calls.append(("pull", conn, project, out)))
+    monkeypatch.setattr(pipeline.retrain, "retrain", lambda path, **options: calls.append(("retrain", path)) or "new")
+    assert backend.default_on_train({"action": "START_TRAINING", "project": {"id": 4, "title": "news"}}) == "new"
+    assert calls == [("pull", "connection", "news", tmp_path / "news.jsonl"), ("retrain", tmp_path / "news.jsonl")]
+    with pytest.raises(ValueError, match="project title"):
+        backend.default_on_train({"action": "START_TRAINING"})
