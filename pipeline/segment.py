@@ -76,6 +76,7 @@ _LONG_LINE_RE = re.compile(r"^[^\n\r]{121}", re.MULTILINE)
 _QUOTES = "\"'“‘«‹”’»›"
 _URL_RE = re.compile(r"https?://|www\.|pic\.twitter\.com/")
 _CONTINUATION = ",;:%"
+_MIN_WRAP_WIDTH = 30
 _WORD_WINDOW = 48  # the word before a period is looked at only this far back (abbreviations are short)
 
 
@@ -195,7 +196,9 @@ def _wrap_width(text: str) -> int:
     """The typical line length when ``text`` is hard-wrapped prose, else 0 (line breaks are breaks).
 
     Text counts as wrapped when at least 30% of the line breaks between two non-blank lines come before a
-    lowercase letter and at most 5% of the lines are longer than 120 characters.
+    lowercase letter (not a list item), at most 5% of the lines are longer than 120 characters, and the
+    lines that break before a lowercase letter are typically at least 30 characters long (shorter ones
+    are a list or verse, where each line stands alone).
     """
     joins = lowercase = 0
     lengths: list[int] = []
@@ -214,7 +217,8 @@ def _wrap_width(text: str) -> int:
     long_lines = sum(1 for _ in _LONG_LINE_RE.finditer(text))
     if long_lines > 0.05 * lines:
         return 0
-    return int(median(lengths))
+    width = int(median(lengths))
+    return width if width >= _MIN_WRAP_WIDTH else 0
 
 
 def _hard_line_break(text: str, match: re.Match[str], wrap_width: int) -> bool:

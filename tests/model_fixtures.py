@@ -3,14 +3,17 @@ all-MiniLM-L6-v2 tokenizer, and a handful of team-written documents with gold sp
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
 import pytest
+import yaml
 
 from pipeline.document import Document, Sentence, Span
 from pipeline.model.base import load_tokenizer
-from pipeline.model.config import config_from_dict
+from pipeline.model.config import config_from_dict, load_config
+from pipeline.model.registry import set_current
 from pipeline.model.sources import PreparedData
 from pipeline.model.train import train
 from pipeline.training_data import count_positive_sentences, iter_window_rows, split_by_document
@@ -83,3 +86,22 @@ def trained_model(tiny_encoder_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "tiny"
     train(tiny_config(tiny_encoder_dir), out, prepared=prepared(tokenizer, toy_documents(3)), progress=False)
     return out
+
+
+@pytest.fixture
+def models_root(tmp_path, monkeypatch, tiny_encoder_dir):
+    """A models folder with one current tiny model trained from a config with a real data source."""
+    root = tmp_path / "models"
+    root.mkdir()
+    monkeypatch.setenv("FRAMING_MODELS_DIR", str(root))
+    monkeypatch.delenv("FRAMING_MODEL", raising=False)
+    data = tmp_path / "data" / "toy.jsonl"
+    data.parent.mkdir()
+    data.write_text("".join(json.dumps(d.to_dict()) + "\n" for d in toy_documents(3)), encoding="utf-8")
+    config = tiny_config(tiny_encoder_dir, epochs=20).to_dict()
+    config.update(labels=LABELS, data=[{"format": "records", "path": str(data)}], validation_fraction=0.3)
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    parent = train(load_config(config_path), root / "tiny-v1", progress=False)
+    set_current(parent)
+    return root

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import yaml
-
-from pipeline.model.registry import current_model_dir, list_models, set_current
+from pipeline.model.registry import current_model_dir, list_models
 from pipeline.model.store import read_meta
-from pipeline.model.train import train
 from pipeline.retrain import corrections_to_documents, retrain
-from tests.model_fixtures import LABELS, LOADED, tiny_config, toy_documents
+from tests.model_fixtures import LABELS, LOADED, toy_documents
 
 
 def pulled_record(doc_id, text, spans, annotation_id, updated, **extra):
@@ -39,27 +35,6 @@ def test_corrections_choose_ground_truth_then_latest_and_skip_cancelled():
     assert documents["b"].text[4:18] == "corrupt regime"
     assert documents["d"].spans == ()  # labels the model does not know are left out
     assert documents["a"].metadata["annotated_labels"] == LABELS
-
-
-@pytest.fixture
-def models_root(tmp_path, monkeypatch, tiny_encoder_dir):
-    """A models folder with one current tiny model trained from a config with a real data source."""
-    root = tmp_path / "models"
-    root.mkdir()
-    monkeypatch.setenv("FRAMING_MODELS_DIR", str(root))
-    monkeypatch.delenv("FRAMING_MODEL", raising=False)
-    data = tmp_path / "data" / "toy.jsonl"
-    data.parent.mkdir()
-    data.write_text("".join(json.dumps(d.to_dict()) + "\n" for d in toy_documents(3)), encoding="utf-8")
-    config = tiny_config(tiny_encoder_dir, epochs=20).to_dict()
-    config.update(labels=LABELS, data=[{"format": "records", "path": str(data)}], validation_fraction=0.3)
-    config_path = tmp_path / "tiny.yaml"
-    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    from pipeline.model.config import load_config
-
-    parent = train(load_config(config_path), root / "tiny-v1", progress=False)
-    set_current(parent)
-    return root
 
 
 def test_retrain_trains_compares_and_records_lineage(models_root, tmp_path):
