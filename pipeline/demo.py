@@ -1,11 +1,14 @@
 """`make demo`: the main job on the bundled example articles.
 
 Annotates `examples/articles/` with the current model, writes the records and a readable summary to
-`out/demo/`, and prints the summary. Run as `python -m pipeline.demo`.
+`out/demo/`, prints the summary, then starts the local Label Studio server (SQLite, data under `.framing/`)
+and pushes the documents with the model's predictions into the project "framing-demo", ready for correction.
+Set FRAMING_DEMO_LABEL_STUDIO=0 to skip the Label Studio part. Run as `python -m pipeline.demo`.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from pipeline.taxonomy import load_taxonomy
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples" / "articles"
 OUT = REPO_ROOT / "out" / "demo"
+DEMO_PROJECT = "framing-demo"
 
 
 def main() -> int:
@@ -30,7 +34,23 @@ def main() -> int:
     print(summary)
     print(f"\n{count} example articles annotated with {annotator.model_version}")
     print(f"records: {records_path.relative_to(REPO_ROOT)}  summary: {summary_path.relative_to(REPO_ROOT)}")
+    if os.environ.get("FRAMING_DEMO_LABEL_STUDIO", "1") != "0":
+        push_to_label_studio(records_path)
     return 0
+
+
+def push_to_label_studio(records_path: Path) -> None:
+    """Start (or reuse) the local Label Studio server and push the annotated examples into a project."""
+    from pipeline.cli import cli
+
+    print("\nStarting the local Label Studio server (the first start migrates its database: up to a few minutes)")
+    cli.main(["ls", "up"], prog_name="framing", standalone_mode=False)
+    cli.main(["ls", "push", str(records_path), "--project", DEMO_PROJECT, "--no-progress"], prog_name="framing",
+             standalone_mode=False)
+    print(f"Open the project {DEMO_PROJECT!r} in Label Studio to correct the predictions; afterwards:")
+    print(f"  .venv/bin/framing ls pull --project {DEMO_PROJECT}   # corrections -> annotations/labelstudio/")
+    print(f"  .venv/bin/framing retrain --project {DEMO_PROJECT}   # train, compare, promote")
+    print("  .venv/bin/framing ls down                            # stop the server")
 
 
 if __name__ == "__main__":

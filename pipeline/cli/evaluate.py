@@ -22,10 +22,12 @@ _SHOWN_IDS = 5
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--format", "corpus_format", type=click.Choice(sorted(UNITS)), required=True,
-              help="The layout of the gold labels (see the data README).")
-@click.option("--articles", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
-              help="Directory of article<ID>.txt files.")
+@click.option("--format", "corpus_format", type=click.Choice([*sorted(UNITS), "standoff"]), required=True,
+              help="The layout of the gold labels (see the data README); standoff = the team's sentence "
+                   "annotations (annotations/seed/*.jsonl), scored on the annotated sentences only.")
+@click.option("--articles", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Directory of article<ID>.txt files (for standoff: the data root holding the corpora, "
+                   "default ../shared/data or $FRAMING_DATA_ROOT).")
 @click.option("--labels", "labels_path", type=click.Path(exists=True, path_type=Path), required=True,
               help="Gold technique labels: for ptc the TC labels file (article id, technique, start, "
                    "end); for semeval2023 the directory of article<ID>-labels-subtask-3.txt files, or one "
@@ -34,15 +36,19 @@ _SHOWN_IDS = 5
               help="Annotated records (JSONL or Parquet) as `framing annotate` writes them.")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A model directory: annotate the articles with it, then score.")
+@click.option("--split", type=click.Choice(["all", "test", "validation"]), default="all", show_default=True,
+              help="With --model: score only the documents the model held out as its test (never trained or "
+                   "tuned on) or validation split.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--taxonomy", "taxonomy_path", type=click.Path(exists=True, dir_okay=False),
               help="Taxonomy file (default: $FRAMING_TAXONOMY, else annotations/taxonomy.yaml).")
 def evaluate(
     corpus_format: str,
-    articles: Path,
+    articles: Path | None,
     labels_path: Path,
     predictions: Path | None,
     model_dir: Path | None,
+    split: str,
     as_json: bool,
     taxonomy_path: str | None,
 ) -> None:
@@ -59,9 +65,18 @@ def evaluate(
 
     if (predictions is None) == (model_dir is None):
         raise click.UsageError("give exactly one of --predictions FILE or --model DIR")
+    if split != "all" and model_dir is None:
+        raise click.UsageError("--split needs --model (the split is recorded in the model directory)")
+    if corpus_format == "standoff":
+        evaluate_seed(labels_path, articles, model_dir, as_json)
+        return
+    if articles is None:
+        raise click.UsageError(f"--format {corpus_format} needs --articles DIR")
     taxonomy = load_taxonomy(taxonomy_path)
     problems: list[str] = []
     gold = list(load_gold(corpus_format, articles, labels_path, taxonomy=taxonomy, errors=problems))
+    if split != "all":
+        gold = select_split(gold, model_dir, split)
     if not gold:
         raise InputError(f"{articles}: no article<ID>.txt files to evaluate on")
     labels = taxonomy.annotated_ids(corpus_format)
@@ -77,6 +92,33 @@ def evaluate(
         if metrics[key]:
             echo(f"warning: {len(metrics[key])} {what}: {_some(metrics[key])}")
     click.echo(json.dumps(metrics, indent=2) if as_json else format_metrics(metrics))
+
+
+def select_split(gold: list[Document], model_dir: Path, split: str) -> list[Document]:
+    """The gold documents the model kept out of training as its ``split``."""
+    from pipeline.model.store import read_meta
+
+    meta = read_meta(model_dir)
+    wanted = set(meta.test_documents if split == "test" else meta.validation_documents)
+    if not wanted:
+        raise InputError(f"{model_dir} records no {split} documents (trained with {split}_fraction 0?)")
+    return [doc for doc in gold if doc.id in wanted]
+
+
+def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | None, as_json: bool) -> None:
+    """Per-device scores of a model on stand-off sentence annotations (the team's seed test set)."""
+    from pipeline.evaluate.standoff import evaluate_standoff, format_standoff
+    from pipeline.model.annotator import Annotator
+    from pipeline.standoff import load_standoff
+
+    if model_dir is None:
+        raise click.UsageError("--format standoff scores a --model (records hold no unit boundaries)")
+    units = load_standoff(labels_path, data_root)
+    annotator = Annotator.load(model_dir)
+    labels = sorted({span.label for unit in units for span in unit.spans})
+    metrics = evaluate_standoff(annotator, units, labels, data_root)
+    metrics["model_version"] = annotator.model_version
+    click.echo(json.dumps(metrics, indent=2) if as_json else format_standoff(metrics))
 
 
 def load_gold(corpus_format: str, articles: Path, labels_path: Path, *, taxonomy, errors: list[str]
