@@ -21,6 +21,8 @@ ANNOTATED_LABELS = "annotated_labels"
 ACTOR_TARGET = "blamed_actor"
 BLAME_LABEL = "blame_attribution"
 ANNOTATED_RANGES = "annotated_ranges"
+# labels a document supervises at the sentence level only (weak evidence: the tokens are not the device)
+SENTENCE_ONLY_LABELS = "sentence_only_labels"
 # a sentence counts as annotated when this share of its characters lies inside annotated ranges
 _ANNOTATED_SHARE = 0.5
 
@@ -150,6 +152,8 @@ def iter_window_rows(
             row + [row[blame_column] if blame_column is not None else 0] * len(auxiliary)
             for row in sentence_supervision(document, labels)
         ]
+        sentence_only = {index[label] for label in document.metadata.get(SENTENCE_ONLY_LABELS, ()) if label in index}
+        token_mask_rows = [[0 if c in sentence_only else v for c, v in enumerate(row)] for row in mask_rows]
         gold = [(s.start, s.end, index[s.label]) for s in document.spans_from("gold") if s.label in index]
         if auxiliary:
             gold += [(start, end, len(labels)) for start, end in actor_spans(document)]
@@ -172,6 +176,7 @@ def iter_window_rows(
                 ],
                 "sentence_labels": [sentence_rows[i] for i in window.sentences],
                 "sentence_supervised": [mask_rows[i] for i in window.sentences],
+                "token_supervised": [token_mask_rows[i] for i in window.sentences],
                 "token_labels": token_labels,
             }
 
@@ -197,6 +202,7 @@ __all__ = [
     "ANNOTATED_LABELS",
     "actor_spans",
     "ANNOTATED_RANGES",
+    "SENTENCE_ONLY_LABELS",
     "count_positive_sentences",
     "iter_window_rows",
     "sentence_examples",

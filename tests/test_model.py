@@ -212,3 +212,24 @@ def test_blame_spans_name_the_best_actor_inside_or_in_the_same_sentence():
     assert outside.attributes["actor"]["start"] == 19  # none inside: best in the same sentence
     (alone,) = attach_actors([blame], [], sentences)
     assert "actor" not in alone.attributes
+
+
+def test_entity_roles_give_sentence_level_blame_and_an_actor_but_no_blame_tokens(tiny_encoder_dir):
+    from pipeline.model.sources import entity_role_evidence
+    from pipeline.training_data import ACTOR_TARGET
+
+    text = "The minister ignored every warning. Rain fell. Nurses praised the mayor."
+    mention = {"kind": "entity_mention", "main_role": "Antagonist"}
+    spans = [Span(4, 12, "blame_attribution", source="gold", attributes=mention),
+             Span(66, 71, None, source="gold", attributes={"kind": "entity_mention", "main_role": "Protagonist"})]
+    document = entity_role_evidence(Document("EN_UA_1", text, {}, [], spans))
+    assert document.metadata["annotated_ranges"] == [[0, 35], [47, 72]]  # sentences naming an entity
+    (blame,) = document.spans
+    assert blame.attributes["actor"] == {"start": 4, "end": 12}
+    labels = ["blame_attribution", "doubt"]
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    (row,) = iter_window_rows([document], tokenizer, labels, max_tokens=64, stride=4, auxiliary=[ACTOR_TARGET])
+    assert [r[0] for r in row["sentence_labels"]] == [1, 0, 0]
+    assert [r[0] for r in row["sentence_supervised"]] == [1, 0, 1]  # "Rain fell." names no entity: unknown
+    assert [r[0] for r in row["token_supervised"]] == [0, 0, 0]  # the mention is not the blaming words
+    assert [r[2] for r in row["token_supervised"]] == [1, 0, 1]  # but it is the blamed actor

@@ -22,9 +22,13 @@ class DataSource:
 
     format: str
     path: str
-    weight: float = 1.0
     # labels this source annotates; None = every label its format maps to
     labels: tuple[str, ...] | None = None
+    # "spans": gold spans supervise tokens and sentences; "entity-roles" (semeval2025 only): weak supervision,
+    # a sentence naming an entity in a blame role is a blame sentence, and the mention is the blamed actor
+    supervision: str = "spans"
+    # a stand-off annotation file whose documents this source must not contribute (e.g. a held-out test set)
+    exclude: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ def _build(cls: type, values: Any, where: str) -> Any:
             value = tuple(_build(DataSource, item, f"{where}.data[{i}]") for i, item in enumerate(value))
         elif name == "labels" and value is not None:
             value = tuple(value)
+        elif name == "supervision" and value not in ("spans", "entity-roles"):
+            raise ConfigError(f"{where}.supervision: expected 'spans' or 'entity-roles', got {value!r}")
         kwargs[name] = value
     try:
         built = cls(**kwargs)

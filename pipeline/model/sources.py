@@ -14,6 +14,9 @@ from pipeline.model.config import DataSource, TrainConfig
 from pipeline.training_data import (
     ACTOR_TARGET,
     ANNOTATED_LABELS,
+    ANNOTATED_RANGES,
+    BLAME_LABEL,
+    SENTENCE_ONLY_LABELS,
     actor_spans,
     count_positive_sentences,
     iter_window_rows,
@@ -63,7 +66,16 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
     else:
         valid = ", ".join((*CORPUS_FORMATS, "records", "standoff"))
         raise ConfigError(f"unknown data source format {source.format!r}; valid: {valid}")
+    if source.exclude:
+        from pipeline.standoff import load_standoff
+
+        held_out = {unit.doc_id for unit in load_standoff(config.resolve(source.exclude))}
+        documents = [d for d in documents if d.metadata.get("doc_id", d.id) not in held_out and d.id not in held_out]
     wanted = set(labels)
+    if source.supervision == "entity-roles":
+        if source.format != "semeval2025":
+            raise ConfigError(f"data source {source.path}: supervision 'entity-roles' needs format semeval2025")
+        return [entity_role_evidence(d) for d in documents] if BLAME_LABEL in wanted else []
     if source.labels is not None:
         unknown = sorted(set(source.labels) - wanted)
         if unknown:
@@ -81,6 +93,27 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
         gold = [s for s in document.spans_from("gold") if s.label in marked]
         result.append(document.with_spans(gold).with_metadata(**{ANNOTATED_LABELS: sorted(marked)}))
     return result
+
+
+def entity_role_evidence(document: Document) -> Document:
+    """Weak blame supervision from SemEval-2025 entity roles: sentences that mention an entity are annotated
+    (the others are unknown); a sentence naming an entity in a blame role (see the taxonomy's semeval2025 table)
+    is a blame sentence, and the mention is its blamed actor. Tokens are not trained as blame: the mention is the
+    actor, not the words that blame it."""
+    from pipeline.segment import segment_document
+
+    document = segment_document(document) if not document.sentences else document
+    mentions = [s for s in document.spans_from("gold") if s.attributes.get("kind") == "entity_mention"]
+    ranges = sorted({(sentence.start, sentence.end) for sentence in document.sentences
+                     for m in mentions if sentence.start <= m.start < sentence.end})
+    blame = [
+        replace(m, source="gold", attributes={"actor": {"start": m.start, "end": m.end}, **m.attributes})
+        for m in mentions if m.label == BLAME_LABEL
+    ]
+    return document.with_spans(blame).with_metadata(**{
+        ANNOTATED_LABELS: [BLAME_LABEL], ANNOTATED_RANGES: [list(r) for r in ranges],
+        SENTENCE_ONLY_LABELS: [BLAME_LABEL],
+    })
 
 
 def _digest(paths: Iterable[Path]) -> str:
@@ -131,8 +164,12 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
     auxiliary = [ACTOR_TARGET] if any(actor_spans(d) for d in train_docs) else []
 
     def rows(docs: list[Document]) -> list[dict]:
-        return list(iter_window_rows(docs, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
-                                     auxiliary=auxiliary))
+        # a window without a single supervised (sentence, label) pair teaches nothing: skip its compute
+        return [
+            row for row in iter_window_rows(docs, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
+                                            auxiliary=auxiliary)
+            if any(any(flags) for flags in row["sentence_supervised"])
+        ]
 
     resolved_taxonomy = taxonomy_path or getattr(taxonomy, "path", None)
     return PreparedData(

@@ -73,10 +73,12 @@ def collate_training(
         sentence_targets[row, :n_sentences] = torch.as_tensor(record["sentence_labels"], dtype=torch.float32)
         supervised = torch.as_tensor(record["sentence_supervised"], dtype=torch.float32)
         sentence_mask[row, :n_sentences] = supervised
+        token_supervised = torch.as_tensor(record.get("token_supervised", record["sentence_supervised"]),
+                                           dtype=torch.float32)
         token_targets[row, :n_tokens] = torch.as_tensor(record["token_labels"], dtype=torch.float32)
         owners = torch.as_tensor(record["token_sentence"], dtype=torch.long)
         real = owners >= 0
-        token_mask[row, :n_tokens][real] = supervised[owners[real]]
+        token_mask[row, :n_tokens][real] = token_supervised[owners[real]]
     if token_only_from is not None:
         sentence_mask[..., token_only_from:] = 0
     batch.update(
@@ -155,6 +157,8 @@ def validation_arrays(model, rows: Sequence[dict], pad_id: int, num_labels: int,
     arrays: dict[str, list] = {k: [] for k in ("sp", "st", "sm", "tp", "tt", "tm")}
     for record, (token_probs, sentence_probs) in zip(rows, outputs):
         supervised = np.asarray(record["sentence_supervised"], dtype=np.float32).reshape(-1, num_labels)
+        token_supervised = np.asarray(record.get("token_supervised", record["sentence_supervised"]),
+                                      dtype=np.float32).reshape(-1, num_labels)
         owners = np.asarray(record["token_sentence"])
         real = owners >= 0
         arrays["sp"].append(sentence_probs[: len(supervised)])
@@ -162,7 +166,7 @@ def validation_arrays(model, rows: Sequence[dict], pad_id: int, num_labels: int,
         arrays["sm"].append(supervised)
         arrays["tp"].append(token_probs[real])
         arrays["tt"].append(np.asarray(record["token_labels"], dtype=np.float32)[real])
-        arrays["tm"].append(supervised[owners[real]])
+        arrays["tm"].append(token_supervised[owners[real]])
     return {k: np.concatenate(v) if v else np.zeros((0, num_labels)) for k, v in arrays.items()}
 
 
@@ -218,7 +222,8 @@ def train(
     all_masks = np.concatenate([np.asarray(r["sentence_supervised"]).reshape(-1, len(labels)) for r in train_rows])
     sentence_pos_weight = positive_weights(all_sentences, all_masks, hp.pos_weight_cap)
     token_stats = [
-        (np.asarray(r["token_labels"]), np.asarray(r["sentence_supervised"])[np.maximum(r["token_sentence"], 0)])
+        (np.asarray(r["token_labels"]),
+         np.asarray(r.get("token_supervised", r["sentence_supervised"]))[np.maximum(r["token_sentence"], 0)])
         for r in train_rows
     ]
     token_pos_weight = positive_weights(
@@ -387,7 +392,10 @@ def _config_yaml(config: TrainConfig, out_dir: Path) -> str:
     def moved(path: str) -> str:
         return os.path.relpath(config.resolve(path), out_dir.resolve())
 
-    data = tuple(replace(source, path=moved(source.path)) for source in config.data)
+    data = tuple(
+        replace(source, path=moved(source.path), exclude=moved(source.exclude) if source.exclude else None)
+        for source in config.data
+    )
     base_model = config.base_model
     if base_model != DEFAULT_BASE_MODEL:
         base_model = moved(base_model)
