@@ -139,6 +139,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
         raise ConfigError("the config lists no data sources (key 'data')")
     documents: list[Document] = []
     seen: set[str] = set()
+    weak: set[str] = set()
     snapshot = {}
     for source in config.data:
         loaded = load_source(source, config, labels, taxonomy)
@@ -149,13 +150,18 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
                 f"(e.g. {duplicates[0]}); list each document once (PTC and SemEval-2023 share their articles)"
             )
         seen.update(d.id for d in loaded)
+        if source.supervision != "spans":
+            weak.update(d.id for d in loaded)
         documents.extend(loaded)
         snapshot[f"{source.format}:{source.path}"] = {"sha256_16": _digest([config.resolve(source.path)]),
                                                        "documents": len(loaded)}
     documents = with_sentences(documents)
+    # weakly supervised documents only ever train: validation (threshold tuning) and test need real labels
     train_ids, validation_ids, test_ids = split_documents(
-        [d.id for d in documents], config.validation_fraction, config.test_fraction, config.seed
+        [d.id for d in documents if d.id not in weak], config.validation_fraction, config.test_fraction,
+        config.seed,
     )
+    train_ids = sorted([*train_ids, *weak])
     validation_set, train_set = set(validation_ids), set(train_ids)
     train_docs = [d for d in documents if d.id in train_set]
     validation_docs = [d for d in documents if d.id in validation_set]
