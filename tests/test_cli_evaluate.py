@@ -192,3 +192,23 @@ def test_model_option_annotates_the_articles_without_their_gold_spans(ptc, tmp_p
     metrics = json.loads(out)
     # loaded_language found exactly, doubt missed: span P = 1, R = 1/2
     assert (metrics["span_precision"], metrics["span_recall"]) == (1.0, 0.5)
+
+
+def test_record_stores_the_metrics_in_the_model_directory_and_card(ptc, tmp_path, capsys, trained_model):
+    import shutil
+
+    from pipeline.model.store import read_meta
+
+    model = tmp_path / "model"
+    shutil.copytree(trained_model, model)
+    articles, labels = ptc
+    status, out, err = run(capsys, "--format", "ptc", "--articles", articles, "--labels", labels, "--model", model,
+                           "--json", "--record", "tiny-ptc")
+    assert status == 0, err
+    recorded = read_meta(model).metrics["recorded_evaluations"]["tiny-ptc"]
+    assert recorded["metrics"]["si_f1"] == json.loads(out)["si_f1"]
+    assert "--record tiny-ptc" in recorded["command"] or recorded["command"].startswith("framing")
+    assert "### tiny-ptc" in (model / "model-card.md").read_text()
+    status, _, err = run(capsys, "--format", "ptc", "--articles", articles, "--labels", labels, "--predictions",
+                         write_predictions(tmp_path / "p.jsonl", []), "--record", "x")
+    assert status != 0 and "--record needs --model" in err

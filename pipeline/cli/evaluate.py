@@ -39,6 +39,8 @@ _SHOWN_IDS = 5
 @click.option("--split", type=click.Choice(["all", "test", "validation"]), default="all", show_default=True,
               help="With --model: score only the documents the model held out as its test (never trained or "
                    "tuned on) or validation split.")
+@click.option("--record", "record_name", metavar="NAME", default=None,
+              help="With --model: also store the metrics under NAME in the model directory and its model card.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--taxonomy", "taxonomy_path", type=click.Path(exists=True, dir_okay=False),
               help="Taxonomy file (default: $FRAMING_TAXONOMY, else annotations/taxonomy.yaml).")
@@ -49,6 +51,7 @@ def evaluate(
     predictions: Path | None,
     model_dir: Path | None,
     split: str,
+    record_name: str | None,
     as_json: bool,
     taxonomy_path: str | None,
 ) -> None:
@@ -67,8 +70,12 @@ def evaluate(
         raise click.UsageError("give exactly one of --predictions FILE or --model DIR")
     if split != "all" and model_dir is None:
         raise click.UsageError("--split needs --model (the split is recorded in the model directory)")
+    if record_name and model_dir is None:
+        raise click.UsageError("--record needs --model")
     if corpus_format == "standoff":
-        evaluate_seed(labels_path, articles, model_dir, as_json)
+        metrics = evaluate_seed(labels_path, articles, model_dir, as_json)
+        if record_name:
+            record_metrics(model_dir, record_name, metrics)
         return
     if articles is None:
         raise click.UsageError(f"--format {corpus_format} needs --articles DIR")
@@ -92,6 +99,25 @@ def evaluate(
         if metrics[key]:
             echo(f"warning: {len(metrics[key])} {what}: {_some(metrics[key])}")
     click.echo(json.dumps(metrics, indent=2) if as_json else format_metrics(metrics))
+    if record_name:
+        record_metrics(model_dir, record_name, metrics)
+
+
+def record_metrics(model_dir: Path, name: str, metrics: dict[str, Any]) -> None:
+    """Store ``metrics`` (with the command that produced them) in the model directory and re-render its card."""
+    import sys
+
+    from pipeline.model.card import write_model_card
+    from pipeline.model.config import load_config
+    from pipeline.model.store import read_meta, write_meta
+
+    meta = read_meta(model_dir)
+    kept = {k: v for k, v in metrics.items() if k not in ("missing_predictions", "unmatched_predictions")}
+    command = "framing " + " ".join(sys.argv[1:]) if sys.argv[1:] else "framing evaluate"
+    meta.metrics.setdefault("recorded_evaluations", {})[name] = {"command": command, "metrics": kept}
+    write_meta(model_dir, meta)
+    config_file = Path(model_dir) / "config.yaml"
+    write_model_card(model_dir, meta, load_config(config_file) if config_file.exists() else None)
 
 
 def select_split(gold: list[Document], model_dir: Path, split: str) -> list[Document]:
@@ -105,7 +131,8 @@ def select_split(gold: list[Document], model_dir: Path, split: str) -> list[Docu
     return [doc for doc in gold if doc.id in wanted]
 
 
-def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | None, as_json: bool) -> None:
+def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | None, as_json: bool
+                  ) -> dict[str, Any]:
     """Per-device scores of a model on stand-off sentence annotations (the team's seed test set)."""
     from pipeline.evaluate.standoff import evaluate_standoff, format_standoff
     from pipeline.model.annotator import Annotator
@@ -119,6 +146,7 @@ def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | N
     metrics = evaluate_standoff(annotator, units, labels, data_root)
     metrics["model_version"] = annotator.model_version
     click.echo(json.dumps(metrics, indent=2) if as_json else format_standoff(metrics))
+    return metrics
 
 
 def load_gold(corpus_format: str, articles: Path, labels_path: Path, *, taxonomy, errors: list[str]

@@ -63,12 +63,26 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
         for row in history:
             lines.append(f"| {row['epoch']} | {row['loss']} | {row['validation_sentence_micro_f1@0.5']} | "
                          f"{row['validation_token_micro_f1@0.5']} |")
-    test = meta.metrics.get("test_evaluation")
-    if test:
-        lines += ["", "## Evaluation on held-out test documents", "",
-                  f"{test.get('documents')} documents never used for training or threshold tuning "
-                  f"(`{test.get('command', 'framing evaluate')}`).", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in test.items() if isinstance(v, int | float) and k != "documents"]
+    recorded = meta.metrics.get("recorded_evaluations") or {}
+    if recorded:
+        lines += ["", "## Evaluation on held-out data", "",
+                  "Documents never used for training or threshold tuning; each set was scored with the command "
+                  "shown (`framing evaluate ... --record NAME`).", ""]
+        for name, entry in recorded.items():
+            lines += [f"### {name}", "", f"`{entry.get('command', '')}`", ""]
+            metrics = entry.get("metrics", {})
+            flat = {k: v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+            if flat:
+                lines += ["| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in flat.items()]
+            per_label = metrics.get("per_label") or {}
+            if per_label:
+                columns = [k for k, v in next(iter(per_label.values())).items() if isinstance(v, int | float | None)]
+                lines += ["", "| label | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+                for label, row in per_label.items():
+                    cells = [("-" if row.get(c) is None else f"{row[c]:.3f}" if isinstance(row[c], float)
+                              else str(row[c])) for c in columns]
+                    lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            lines.append("")
     comparison = meta.metrics.get("evaluations")
     if comparison:
         lines += ["", "## Comparison with the parent version", "", comparison["decision"], "",
