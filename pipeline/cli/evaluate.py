@@ -154,7 +154,7 @@ def load_gold(corpus_format: str, articles: Path, labels_path: Path, *, taxonomy
     """The gold documents of an articles directory and a labels file or directory, as ``load_corpus`` reads
     them (same checks, trimming and label mapping) but from paths the user names: ``load_corpus`` wants the
     corpus root with its standard file names."""
-    from pipeline.corpora.common import Problems, TechniqueRows, article_files, read_rows, read_text
+    from pipeline.corpora.common import Problems, TechniqueRows, article_files, read_rows, readable_texts
 
     problems = Problems(corpus_format, errors)
     files = article_files(articles, problems)
@@ -165,12 +165,7 @@ def load_gold(corpus_format: str, articles: Path, labels_path: Path, *, taxonomy
     for label_file in label_files:
         for number, row in read_rows(label_file, problems):
             rows.add(f"{label_file}:{number}", row)
-    for doc_id, file in files.items():
-        try:
-            text = read_text(file)
-        except InputError as error:
-            problems.report(f"{error}; article skipped")
-            continue
+    for doc_id, file, text in readable_texts(files, problems):
         metadata = {"corpus": corpus_format, "file": str(file)}
         yield Document(doc_id, text, metadata, spans=rows.spans(doc_id, text))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,18 @@ def read_text(path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 (byte {error.start}: {error.reason})") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror})") from None
+
+
+def readable_texts(files: Mapping[str, Path], problems: Problems, what: str = "article"
+                   ) -> Iterator[tuple[str, Path, str]]:
+    """``(doc id, file, text)`` of each file; one that cannot be read is reported and skipped."""
+    for doc_id, file in files.items():
+        try:
+            text = read_text(file)
+        except InputError as error:
+            problems.report(f"{error}; {what} skipped")
+            continue
+        yield doc_id, file, text
 
 
 def read_rows(path: Path, problems: Problems | None = None) -> Iterator[tuple[int, list[str]]]:

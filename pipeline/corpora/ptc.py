@@ -12,9 +12,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.corpora.common import Problems, TechniqueRows, article_files, read_rows, read_text, require
+from pipeline.corpora.common import Problems, TechniqueRows, article_files, read_rows, readable_texts, require
 from pipeline.document import Document
-from pipeline.errors import InputError
 from pipeline.taxonomy import Taxonomy, load_taxonomy
 
 CORPUS = "ptc"
@@ -38,12 +37,7 @@ def load_ptc(
     annotated = list(taxonomy.annotated_ids(CORPUS))
 
     def documents() -> Iterator[Document]:
-        for doc_id, file in articles.items():
-            try:
-                text = read_text(file)
-            except InputError as error:
-                problems.report(f"{error}; article skipped")
-                continue
+        for doc_id, file, text in readable_texts(articles, problems):
             metadata = {
                 "corpus": CORPUS,
                 "doc_id": doc_id,

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.corpora.common import Problems, TechniqueRows, article_files, read_rows, read_text, require
+from pipeline.corpora.common import Problems, TechniqueRows, article_files, read_rows, readable_texts, require
 from pipeline.document import Document
-from pipeline.errors import InputError
 from pipeline.taxonomy import Taxonomy, load_taxonomy
 
 CORPUS = "semeval2023"
@@ -47,12 +46,7 @@ def load_semeval2023(
     annotated = list(taxonomy.annotated_ids(CORPUS))
 
     def documents() -> Iterator[Document]:
-        for doc_id, file in articles.items():
-            try:
-                text = read_text(file)
-            except InputError as error:
-                problems.report(f"{error}; article skipped")
-                continue
+        for doc_id, file, text in readable_texts(articles, problems):
             metadata: dict[str, Any] = {
                 "corpus": CORPUS,
                 "doc_id": doc_id,

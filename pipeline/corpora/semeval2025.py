@@ -24,7 +24,7 @@ from pipeline.corpora.common import (
     gold_spans,
     parse_offsets,
     read_rows,
-    read_text,
+    readable_texts,
     require,
     span_order,
 )
@@ -57,12 +57,7 @@ def load_semeval2025(
     explanations = _read_explanations(root / EXPLANATIONS_FILE, files, problems)
 
     def documents() -> Iterator[Document]:
-        for doc_id, file in files.items():
-            try:
-                text = read_text(file)
-            except InputError as error:
-                problems.report(f"{error}; document skipped")
-                continue
+        for doc_id, file, text in readable_texts(files, problems, "document"):
             metadata: dict[str, Any] = {
                 "corpus": CORPUS,
                 "doc_id": doc_id,
