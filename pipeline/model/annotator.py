@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.document import Document, stable_id
 from pipeline.model.decode import attach_actors, decode_spans, merge_token_scores, sentence_labels
 from pipeline.model.forward import predict_windows
@@ -55,6 +57,20 @@ class Annotator:
         return next(self.annotate_many([text_or_document]))
 
     def annotate_many(self, items: Iterable[str | Document]) -> Iterator[Document]:
+        for group in self._groups(items):
+            for document, scores in self._scores(group):
+                yield self._assemble(document, *scores)
+
+    def raw_scores(self, items: Iterable[str | Document]) -> Iterator[tuple[Document, list, np.ndarray, np.ndarray]]:
+        """Per document (segmented if it had no sentences): token offsets, token probabilities ``[T, C]`` and
+        sentence probabilities ``[S, C]`` over all output columns (labels, then auxiliary targets), before any
+        threshold: for calibrating thresholds under the same conditions as annotation."""
+        for group in self._groups(items):
+            for document, scores in self._scores(group):
+                yield (document, *scores)
+
+    def _groups(self, items: Iterable[str | Document]) -> Iterator[list[tuple[Document, list]]]:
+        """Documents with their windows, in groups of about ``group_windows`` windows (batched together)."""
         group: list[tuple[Document, list]] = []
         pending = 0
         for item in items:
@@ -69,37 +85,38 @@ class Annotator:
             group.append((document, windows))
             pending += len(windows)
             if pending >= self.group_windows:
-                yield from self._run(group)
+                yield group
                 group, pending = [], 0
         if group:
-            yield from self._run(group)
+            yield group
 
-    def _run(self, group: list[tuple[Document, list]]) -> Iterator[Document]:
+    def _scores(self, group: list[tuple[Document, list]]):
         flat = [(w.input_ids, w.token_sentence) for _, windows in group for w in windows]
         outputs = predict_windows(
             self.model, flat, pad_id=self.tokenizer.pad_token_id or 0, batch_size=self.batch_size,
             precision=self.precision,
         )
         position = 0
+        width = len(self.meta.targets)
         for document, windows in group:
             results = outputs[position : position + len(windows)]
             position += len(windows)
-            yield self._assemble(document, windows, results)
+            offsets, token_probs = merge_token_scores([(w.offsets, r[0]) for w, r in zip(windows, results)])
+            if not offsets:
+                token_probs = np.zeros((0, width), dtype=np.float32)
+            sentence_probs = np.zeros((len(document.sentences), width), dtype=np.float32)
+            for window, (_, probs) in zip(windows, results):
+                for local, sentence_index in enumerate(window.sentences):
+                    sentence_probs[sentence_index] = np.maximum(sentence_probs[sentence_index], probs[local])
+            yield document, (offsets, token_probs, sentence_probs)
 
-    def _assemble(self, document: Document, windows, results) -> Document:
+    def _assemble(self, document: Document, offsets, token_probs, sentence_probs) -> Document:
         labels = self.meta.targets
-        offsets, token_probs = merge_token_scores([(w.offsets, r[0]) for w, r in zip(windows, results)])
         spans = decode_spans(document.text, offsets, token_probs, labels, self._span_thresholds, source=self.source)
         if self._actor_threshold is not None:
             actors = decode_spans(document.text, offsets, token_probs, labels,
                                   {ACTOR_TARGET: self._actor_threshold}, source=self.source)
             spans = attach_actors(spans, actors, document.sentences)
-        import numpy as np
-
-        sentence_probs = np.zeros((len(document.sentences), len(labels)), dtype=np.float32)
-        for window, (_, probs) in zip(windows, results):
-            for local, sentence_index in enumerate(window.sentences):
-                sentence_probs[sentence_index] = np.maximum(sentence_probs[sentence_index], probs[local])
         sentences = sentence_labels(
             document.sentences, sentence_probs, labels, self._sentence_thresholds, spans,
             all_scores=self.all_scores, enabled=self.labels,

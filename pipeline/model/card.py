@@ -35,7 +35,8 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
     lines += [
         "",
         f"Split by document (seeded): {training.get('train_documents')} training and "
-        f"{training.get('validation_documents')} validation documents; {training.get('train_windows')} training "
+        f"{training.get('validation_documents')} validation documents (threshold tuning), "
+        f"{training.get('test_documents', 0)} held-out test documents; {training.get('train_windows')} training "
         f"windows; {training.get('steps')} optimiser steps in {training.get('seconds')} s.",
     ]
     if config is not None:
@@ -45,16 +46,22 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
             f"learning rate {hp.learning_rate} (heads {hp.head_learning_rate}), embeddings "
             f"{'frozen' if hp.freeze_embeddings else 'trained'}, seed {config.seed}."
         )
-    lines += ["", "## Labels", "", "| label | training sentences | status | sentence thr. | span thr. | "
-              "val. sentence F1 | val. token F1 |", "|---|---|---|---|---|---|---|"]
-    tuned = meta.metrics.get("validation_tuned", {})
+    calibrated = "validation_calibrated" in meta.metrics
+    tuned = meta.metrics.get("validation_calibrated") or meta.metrics.get("validation_tuned", {})
+    span_metric = "span_f1" if calibrated else "token_f1"
+    lines += ["", "## Labels", "",
+              "Thresholds and the validation F1 at them (" + ("tuned on whole validation documents, as "
+              "`framing annotate` runs; span F1 with partial-overlap credit" if calibrated else
+              "tuned on training-style windows; token-level F1") + "; optimistic, since tuned on the same data).", "",
+              "| label | training sentences | status | sentence thr. | span thr. | "
+              f"val. sentence F1 | val. {span_metric.replace('_f1', '')} F1 |", "|---|---|---|---|---|---|---|"]
     for label in meta.labels:
         thresholds = meta.thresholds.get(label, {})
         status = "emitted" if label in meta.enabled_labels else f"not emitted: {meta.disabled.get(label, '')}"
         quality = tuned.get(label, {})
         lines.append(
             f"| {label} | {meta.label_support.get(label, 0)} | {status} | {thresholds.get('sentence', '-')} | "
-            f"{thresholds.get('span', '-')} | {quality.get('sentence_f1', '-')} | {quality.get('token_f1', '-')} |"
+            f"{thresholds.get('span', '-')} | {quality.get('sentence_f1', '-')} | {quality.get(span_metric, '-')} |"
         )
     history = training.get("history") or []
     if history:

@@ -48,6 +48,7 @@ class Hyperparameters:
     sentence_loss_weight: float = 1.0
     pos_weight_cap: float = 10.0  # cap on the per-label positive-class weight of the loss
     min_label_examples: int = 30  # fewer positive training sentences: the label is reported, never emitted
+    min_validation_f1: float = 0.1  # a head whose tuned validation F1 stays below this is never emitted
     checkpoint_every: int = 100  # optimiser steps
     max_steps: int | None = None  # stop early (tests, smoke runs)
 

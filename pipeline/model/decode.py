@@ -73,21 +73,15 @@ def decode_spans(
         threshold = span_thresholds.get(label)
         if threshold is None or not len(offsets):
             continue
-        above = probs[:, column] >= threshold
-        index = 0
-        while index < len(offsets):
-            if not above[index]:
-                index += 1
-                continue
-            first = index
-            while index + 1 < len(offsets) and above[index + 1]:
-                index += 1
-            start, end = _widen_to_words(text, offsets[first][0], offsets[index][1])
+        column_probs = probs[:, column]
+        # runs of consecutive tokens at or above the threshold: [first, last) index pairs
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], (column_probs >= threshold).astype(np.int8), [0]))))
+        for first, last in zip(edges[::2], edges[1::2]):
+            start, end = _widen_to_words(text, offsets[first][0], offsets[last - 1][1])
             start, end = _trim(text, start, end)
             if end > start:
-                score = float(probs[first : index + 1, column].mean())
+                score = float(column_probs[first:last].mean())
                 spans.append(Span(start, end, label, round(score, 4), source))
-            index += 1
     spans.sort(key=lambda s: (s.start, s.end, s.label))
     return spans
 

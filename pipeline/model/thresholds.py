@@ -46,6 +46,7 @@ def tune_thresholds(
     train_support: dict[str, int],
     min_examples: int,
     min_validation_positives: int = 3,
+    min_f1: float = 0.0,
 ) -> tuple[dict[str, dict[str, float]], dict[str, str], dict[str, dict[str, float]]]:
     """Return (thresholds, disabled reasons, validation F1 at the chosen thresholds) per label."""
     thresholds: dict[str, dict[str, float]] = {}
@@ -63,14 +64,25 @@ def tune_thresholds(
             continue
         s_threshold, s_f1 = best_threshold(sentence_probs[s_mask, column], s_targets)
         t_threshold, t_f1 = best_threshold(token_probs[t_mask, column], token_targets[t_mask, column])
-        if s_f1 == 0.0 and t_f1 == 0.0:
-            disabled[label] = "not learned: no threshold gives a true positive on validation"
-            continue
-        # a head that found no true positive gets no threshold: that head stays silent for the label
-        thresholds[label] = {}
-        if s_f1 > 0:
-            thresholds[label]["sentence"] = s_threshold
-        if t_f1 > 0:
-            thresholds[label]["span"] = t_threshold
         quality[label] = {"sentence_f1": round(s_f1, 4), "token_f1": round(t_f1, 4)}
+        thresholds[label] = {"sentence": s_threshold, "span": t_threshold}
+    quality_floor(thresholds, disabled, quality, min_f1)
+    return thresholds, disabled, quality
+
+
+def quality_floor(thresholds: dict[str, dict[str, float]], disabled: dict[str, str],
+                  quality: dict[str, dict[str, float]], min_f1: float) -> None:
+    """Silence every head whose best validation F1 is zero or below ``min_f1`` (its scores would mean nothing);
+    a label with both heads silenced is disabled, with the reason."""
+    for label in list(thresholds):
+        scores = quality.get(label, {})
+        for head, keys in (("sentence", ("sentence_f1",)), ("span", ("span_f1", "token_f1"))):
+            value = next((scores[k] for k in keys if k in scores), 0.0)
+            if head in thresholds[label] and (value <= 0.0 or value < min_f1):
+                del thresholds[label][head]
+        if not thresholds[label]:
+            del thresholds[label]
+            best = max([v for k, v in scores.items() if k.endswith("_f1")], default=0.0)
+            disabled[label] = (f"not learned: best validation F1 {best:.3f} (< {min_f1})" if best > 0
+                               else "not learned: no threshold gives a true positive on validation")
     return thresholds, disabled, quality

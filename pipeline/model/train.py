@@ -328,6 +328,7 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
     thresholds, disabled, quality = tune_thresholds(
         data.labels, arrays["sp"][:, :n], arrays["st"][:, :n], arrays["sm"][:, :n], arrays["tp"][:, :n],
         arrays["tt"][:, :n], arrays["tm"][:, :n], train_support=data.train_support, min_examples=hp.min_label_examples,
+        min_f1=hp.min_validation_f1,
     )
     for column, target in enumerate(data.auxiliary, start=n):
         mask = arrays["tm"][:, column] > 0
@@ -368,6 +369,11 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
     if data.taxonomy_path is not None:
         shutil.copyfile(data.taxonomy_path, out_dir / "taxonomy.yaml")
     write_model_card(out_dir, meta, config)
+    if data.validation_documents:
+        # the thresholds above come from training-style windows; re-tune them as `framing annotate` runs
+        from pipeline.model.calibrate import calibrate_model_dir
+
+        calibrate_model_dir(out_dir, data.validation_documents, min_f1=hp.min_validation_f1)
     shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
     return out_dir
 

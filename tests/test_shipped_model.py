@@ -1,0 +1,28 @@
+"""The model shipped in models/ loads from the PyPI base encoder and annotates a sample, offsets intact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.model.annotator import Annotator
+from pipeline.model.registry import current_model_dir
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "articles" / "03-so-called-referendum.txt"
+
+
+def test_the_shipped_model_annotates_a_sample_article(monkeypatch):
+    monkeypatch.delenv("FRAMING_MODEL", raising=False)
+    monkeypatch.delenv("FRAMING_MODELS_DIR", raising=False)
+    annotator = Annotator.load(current_model_dir())
+    assert {"blame_attribution", "delegitimation", "loaded_language"} <= set(annotator.labels)
+    text = SAMPLE.read_text(encoding="utf-8")
+    document = annotator.annotate(text)
+    assert document.text == text and len(document.sentences) >= 5
+    spans = document.spans_from("model")
+    assert spans, "the sample is written to contain delegitimation language"
+    for span in spans:
+        assert span.label in annotator.labels
+        assert text[span.start : span.end] == text[span.start : span.end].strip() != ""
+        actor = span.attributes.get("actor")
+        if actor:
+            assert 0 <= actor["start"] < actor["end"] <= len(text)
