@@ -233,3 +233,12 @@ def test_entity_roles_give_sentence_level_blame_and_an_actor_but_no_blame_tokens
     assert [r[0] for r in row["sentence_supervised"]] == [1, 0, 1]  # "Rain fell." names no entity: unknown
     assert [r[0] for r in row["token_supervised"]] == [0, 0, 0]  # the mention is not the blaming words
     assert [r[2] for r in row["token_supervised"]] == [1, 0, 1]  # but it is the blamed actor
+
+
+def test_decoding_never_cuts_a_word_at_an_apostrophe():
+    text = "At Saturday's protest they shouted."
+    offsets = [(0, 2), (3, 11), (11, 12), (12, 13), (14, 21), (22, 26), (27, 34), (34, 35)]
+    probs = np.zeros((len(offsets), 1), dtype=np.float32)
+    probs[3:5, 0] = 0.9  # the "s" after the apostrophe, and "protest"
+    (span,) = decode_spans(text, offsets, probs, ["loaded_language"], {"loaded_language": 0.5}, source="model:x")
+    assert text[span.start : span.end] == "Saturday's protest"

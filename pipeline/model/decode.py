@@ -42,10 +42,23 @@ def merge_token_scores(
     return keys, np.stack([totals[k] / counts[k] for k in keys])
 
 
+_APOSTROPHES = "'’"
+
+
+def _in_word(text: str, index: int) -> bool:
+    """Is ``text[index]`` part of a word (a letter or digit, or an apostrophe between two of them)?"""
+    if not 0 <= index < len(text):
+        return False
+    if text[index].isalnum():
+        return True
+    return (text[index] in _APOSTROPHES and 0 < index < len(text) - 1
+            and text[index - 1].isalnum() and text[index + 1].isalnum())
+
+
 def _widen_to_words(text: str, start: int, end: int) -> tuple[int, int]:
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+    while start > 0 and _in_word(text, start - 1) and _in_word(text, start):
         start -= 1
-    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+    while end < len(text) and _in_word(text, end) and _in_word(text, end - 1):
         end += 1
     return start, end
 
