@@ -15,7 +15,7 @@ from pipeline.model.decode import decode_spans, sentence_labels
 from pipeline.model.train import train
 from pipeline.model.windows import document_windows
 from pipeline.training_data import iter_window_rows, split_by_document
-from tests.model_fixtures import LABELS, prepared, tiny_config, toy_documents, toy_sentences
+from tests.model_fixtures import LABELS, LOADED, prepared, tiny_config, toy_documents, toy_sentences
 
 
 def test_windows_respect_the_limit_and_index_the_text(tiny_encoder_dir):
@@ -242,3 +242,23 @@ def test_decoding_never_cuts_a_word_at_an_apostrophe():
     probs[3:5, 0] = 0.9  # the "s" after the apostrophe, and "protest"
     (span,) = decode_spans(text, offsets, probs, ["loaded_language"], {"loaded_language": 0.5}, source="model:x")
     assert text[span.start : span.end] == "Saturday's protest"
+
+
+def test_hugging_face_datasets_keep_offsets_and_multi_hot_labels(tiny_encoder_dir):
+    from pipeline.training_data import sentence_examples, window_examples
+
+    documents = toy_documents(1)
+    sentences = sentence_examples(documents, LABELS)
+    assert sentences.column_names == ["doc_id", "start", "end", "text", "labels", "supervised"]
+    texts = {d.id: d.text for d in documents}
+    for row in sentences:
+        assert texts[row["doc_id"]][row["start"] : row["end"]] == row["text"]
+        assert row["labels"][0] == int("corrupt" in row["text"] or "treacherous" in row["text"])
+    windows = window_examples(documents, load_tokenizer(tiny_encoder_dir), LABELS, max_tokens=24, stride=4)
+    expected = {"input_ids", "offsets", "token_labels", "sentence_labels", "sentence_supervised"}
+    assert expected <= set(windows.column_names)
+    for row in windows:
+        text = texts[row["doc_id"]]
+        for (start, end), labels in zip(row["offsets"], row["token_labels"]):
+            if labels[0]:
+                assert any(m.start() <= start and end <= m.end() for m in LOADED.finditer(text))
