@@ -266,3 +266,11 @@ def test_units_for_a_second_pass_are_exactly_the_test_units(seed):
     assert sorted((r["corpus"], r["doc_id"], r["start"], r["end"], r["sha1"]) for r in blind) == sorted(
         (u.corpus, u.doc_id, u.start, u.end, text_sha1(u.text)) for u in seed["test"]
     )
+
+
+def test_the_seed_devices_are_labels_of_the_default_taxonomy():
+    from pipeline.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    assert set(DEVICE_LABELS) <= set(taxonomy.ids)
+    assert {taxonomy.get(label).group for label in DEVICE_LABELS} == {"blame_and_legitimacy"}
