@@ -16,7 +16,8 @@ from pipeline.progress import progress as progress_bar
 @click.option("--all-scores", is_flag=True, help="Also write every label's sentence score, not only asserted ones.")
 @click.option("--resume", is_flag=True, help="Skip documents already written to OUT by an interrupted run.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
-              help="bf16 runs ~2x faster on CPUs with AMX/AVX-512-bf16; scores may differ slightly.")
+              help="bf16 is faster only on CPUs with AMX/AVX-512-bf16 (5.7x SLOWER on an AVX2-only CPU); "
+                   "scores may differ slightly.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True,
               help="Windows per forward pass.")
 @input_options
