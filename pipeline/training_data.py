@@ -146,7 +146,7 @@ def iter_window_rows(
     index = {label: i for i, label in enumerate(labels)}
     blame_column = index.get(BLAME_LABEL)
     width = len(labels) + len(auxiliary)
-    for doc_index, document in enumerate(documents):
+    for document in documents:
         sentence_rows = [row + [0] * len(auxiliary) for row in sentence_targets(document, labels)]
         mask_rows = [
             row + [row[blame_column] if blame_column is not None else 0] * len(auxiliary)
@@ -157,7 +157,7 @@ def iter_window_rows(
         gold = [(s.start, s.end, index[s.label]) for s in document.spans_from("gold") if s.label in index]
         if auxiliary:
             gold += [(start, end, len(labels)) for start, end in actor_spans(document)]
-        for window in document_windows(tokenizer, document, doc_index, max_tokens=max_tokens, stride=stride):
+        for window in document_windows(tokenizer, document, max_tokens=max_tokens, stride=stride):
             token_labels = []
             for (start, end), owner in zip(window.offsets, window.token_sentence):
                 row = [0] * width

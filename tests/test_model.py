@@ -24,7 +24,7 @@ def test_windows_respect_the_limit_and_index_the_text(tiny_encoder_dir):
     text = "Short one. " + long_sentence + " Another short one."
     sentences = [Sentence(0, 10), Sentence(11, 11 + len(long_sentence)), Sentence(12 + len(long_sentence), len(text))]
     document = Document("d", text, {}, sentences)
-    windows = document_windows(tokenizer, document, 0, max_tokens=16, stride=4)
+    windows = document_windows(tokenizer, document, max_tokens=16, stride=4)
     covered = set()
     for window in windows:
         assert len(window) <= 16

@@ -80,7 +80,7 @@ class Annotator:
 
                 document = segment_document(document)
             windows = document_windows(
-                self.tokenizer, document, 0, max_tokens=self.meta.max_tokens, stride=self.meta.stride
+                self.tokenizer, document, max_tokens=self.meta.max_tokens, stride=self.meta.stride
             )
             group.append((document, windows))
             pending += len(windows)

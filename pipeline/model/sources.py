@@ -100,10 +100,11 @@ def entity_role_evidence(document: Document) -> Document:
     (the others are unknown); a sentence naming an entity in a blame role (see the taxonomy's semeval2025 table)
     is a blame sentence, and the mention is its blamed actor. Tokens are not trained as blame: the mention is the
     actor, not the words that blame it."""
+    from pipeline.corpora.semeval2025 import MENTION_KIND
     from pipeline.segment import segment_document
 
     document = segment_document(document) if not document.sentences else document
-    mentions = [s for s in document.spans_from("gold") if s.attributes.get("kind") == "entity_mention"]
+    mentions = [s for s in document.spans_from("gold") if s.attributes.get("kind") == MENTION_KIND]
     ranges = sorted({(sentence.start, sentence.end) for sentence in document.sentences
                      for m in mentions if sentence.start <= m.start < sentence.end})
     blame = [

@@ -21,7 +21,6 @@ class Window:
     special tokens); ``token_sentence[i]`` indexes ``sentences`` (-1 for special tokens); ``sentences`` holds
     the document indices of the sentences (whole or partial) the window covers."""
 
-    doc_index: int
     input_ids: list[int]
     offsets: list[tuple[int, int]]
     token_sentence: list[int]
@@ -45,7 +44,6 @@ def tokenize_sentences(tokenizer, document: Document) -> list[tuple[list[int], l
 
 
 def pack_windows(
-    doc_index: int,
     tokenized: Sequence[tuple[list[int], list[tuple[int, int]]]],
     *,
     max_tokens: int,
@@ -66,7 +64,6 @@ def pack_windows(
 
     def flush() -> Window:
         window = Window(
-            doc_index,
             [cls_id, *ids, sep_id],
             [(0, 0), *offsets, (0, 0)],
             [-1, *owners, -1],
@@ -106,13 +103,10 @@ def pack_windows(
         yield flush()
 
 
-def document_windows(
-    tokenizer, document: Document, doc_index: int, *, max_tokens: int, stride: int
-) -> list[Window]:
+def document_windows(tokenizer, document: Document, *, max_tokens: int, stride: int) -> list[Window]:
     """All windows of one document (whose sentences must already be set)."""
     return list(
         pack_windows(
-            doc_index,
             tokenize_sentences(tokenizer, document),
             max_tokens=max_tokens,
             stride=stride,
