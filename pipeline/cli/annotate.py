@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from pipeline.cli.options import InputOptions, input_options, progress_option, refuse_to_overwrite_inputs
+from pipeline.cli.options import (
+    InputOptions,
+    device_option,
+    input_options,
+    progress_option,
+    refuse_to_overwrite_inputs,
+)
 from pipeline.progress import progress as progress_bar
 
 
@@ -20,10 +26,11 @@ from pipeline.progress import progress as progress_bar
                    "scores may differ slightly.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True,
               help="Windows per forward pass.")
+@device_option
 @input_options
 @progress_option
 def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores: bool, resume: bool,
-             precision: str, batch_size: int, input_options: InputOptions, progress: bool) -> None:
+             precision: str, batch_size: int, device: str, input_options: InputOptions, progress: bool) -> None:
     """Tag framing devices in documents: sentence labels and character spans, with scores.
 
     Each output record is {id, text, metadata, model_version, sentences: [{start, end, labels}], spans:
@@ -34,7 +41,8 @@ def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores
     from pipeline.model.annotator import Annotator
 
     refuse_to_overwrite_inputs(out, paths)
-    annotator = Annotator.load(model_dir, precision=precision, batch_size=batch_size, all_scores=all_scores)
+    annotator = Annotator.load(model_dir, device=device, precision=precision, batch_size=batch_size,
+                               all_scores=all_scores)
     documents, report = input_options.read(paths)
     spans = written = 0
     records = annotate_to_file(documents, annotator, out, resume=resume)

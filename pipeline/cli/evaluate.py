@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from pipeline.cli.options import device_option
 from pipeline.document import Document, OffsetError
 from pipeline.errors import InputError
 
@@ -44,6 +45,7 @@ _SHOWN_IDS = 5
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--taxonomy", "taxonomy_path", type=click.Path(exists=True, dir_okay=False),
               help="Taxonomy file (default: $FRAMING_TAXONOMY, else annotations/taxonomy.yaml).")
+@device_option
 def evaluate(
     corpus_format: str,
     articles: Path | None,
@@ -54,6 +56,7 @@ def evaluate(
     record_name: str | None,
     as_json: bool,
     taxonomy_path: str | None,
+    device: str,
 ) -> None:
     """Score span identification (SI), technique-aware span F1, technique classification (TC),
     sentence-level propaganda (SLC) and per-sentence / per-paragraph micro- and macro-F1, overall and per
@@ -73,7 +76,7 @@ def evaluate(
     if record_name and model_dir is None:
         raise click.UsageError("--record needs --model")
     if corpus_format == "standoff":
-        metrics = evaluate_seed(labels_path, articles, model_dir, as_json)
+        metrics = evaluate_seed(labels_path, articles, model_dir, as_json, device)
         if record_name:
             record_metrics(model_dir, record_name, metrics)
         return
@@ -90,7 +93,7 @@ def evaluate(
     if predictions is not None:
         predicted: Iterable[Document] = read_predictions(predictions, problems)
     else:
-        predicted = run_model(model_dir, gold, labels)
+        predicted = run_model(model_dir, gold, labels, device)
     metrics = evaluate_documents(predicted, gold, labels=labels, **UNITS[corpus_format])
     for problem in problems:
         echo(f"warning: {problem}")
@@ -131,8 +134,8 @@ def select_split(gold: list[Document], model_dir: Path, split: str) -> list[Docu
     return [doc for doc in gold if doc.id in wanted]
 
 
-def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | None, as_json: bool
-                  ) -> dict[str, Any]:
+def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | None, as_json: bool,
+                  device: str = "cpu") -> dict[str, Any]:
     """Per-device scores of a model on stand-off sentence annotations (the team's seed test set)."""
     from pipeline.evaluate.standoff import evaluate_standoff, format_standoff
     from pipeline.model.annotator import Annotator
@@ -141,7 +144,7 @@ def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | N
     if model_dir is None:
         raise click.UsageError("--format standoff scores a --model (records hold no unit boundaries)")
     units = load_standoff(labels_path, data_root)
-    annotator = Annotator.load(model_dir)
+    annotator = Annotator.load(model_dir, device=device)
     labels = sorted({span.label for unit in units for span in unit.spans})
     metrics = evaluate_standoff(annotator, units, labels, data_root)
     metrics["model_version"] = annotator.model_version
@@ -182,12 +185,13 @@ def read_predictions(path: Path, errors: list[str]) -> Iterator[Document]:
             errors.append(f"{path}: record {number} (id {record.get('id')!r}): {reason}; record skipped")
 
 
-def run_model(model_dir: Path, gold: list[Document], labels: Iterable[str]) -> Iterator[Document]:
+def run_model(model_dir: Path, gold: list[Document], labels: Iterable[str], device: str = "cpu"
+              ) -> Iterator[Document]:
     """The model's predictions on the gold texts (the gold spans are not shown to it)."""
     from pipeline.model.annotator import Annotator
     from pipeline.progress import echo, progress
 
-    annotator = Annotator.load(model_dir, all_scores=True)  # every label's sentence score helps TC
+    annotator = Annotator.load(model_dir, device=device, all_scores=True)  # every label's sentence score helps TC
     if not set(annotator.labels) & set(labels):
         echo(f"warning: the model in {model_dir} emits none of the labels this corpus annotates "
              f"(it emits: {', '.join(annotator.labels) or 'nothing'}), so none of its predictions is scored")

@@ -132,6 +132,24 @@ def progress_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def _check_device(context: click.Context, parameter: click.Parameter, value: str) -> str:
+    import torch
+
+    try:
+        device = torch.device(value)
+    except RuntimeError:
+        raise click.BadParameter(f"{value!r} is not a torch device (cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter(f"{value!r}: this torch build sees no CUDA device")
+    return value
+
+
+def device_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--device``: where torch runs the model (the CPU unless asked)."""
+    return click.option("--device", default="cpu", show_default=True, callback=_check_device,
+                        help="Torch device for the model: cpu, cuda, cuda:1, mps.")(command)
+
+
 def refuse_to_overwrite_inputs(out: str | None, paths: Iterable[str]) -> None:
     """Raise ConfigError when the output file is one of the inputs (it would be emptied before it is read)."""
     if out is None or out == "-" or not os.path.exists(out):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.options import device_option
+
 
 @click.command()
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -17,8 +19,9 @@ import click
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for torch (default: torch's choice; 1 is faster on a machine busy with other work).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@device_option
 def train(config_path: str, out: str | None, resume: bool, set_current: bool, threads: int | None,
-          progress: bool) -> None:
+          progress: bool, device: str) -> None:
     """Train the framing-device classifier and write a self-describing model directory.
 
     Checkpoints are written every `checkpoint_every` steps; after an interruption, run the same command with
@@ -35,7 +38,7 @@ def train(config_path: str, out: str | None, resume: bool, set_current: bool, th
         torch.set_num_threads(threads)
     config = load_config(config_path)
     out_dir = Path(out) if out else models_dir() / config.name
-    written = run_training(config, out_dir, resume=resume, progress=progress)
+    written = run_training(config, out_dir, resume=resume, progress=progress, device=device)
     meta = read_meta(written)
     click.echo(f"model {meta.version} written to {written}")
     for label, reason in meta.disabled.items():

@@ -40,9 +40,10 @@ class Annotator:
         self._actor_threshold = actor.get("span") if BLAME_LABEL in enabled else None
 
     @classmethod
-    def load(cls, model_dir: str | Path | None = None, **options) -> Annotator:
+    def load(cls, model_dir: str | Path | None = None, *, device: str = "cpu", **options) -> Annotator:
+        """The model in ``model_dir`` (default: the current one) on a torch ``device`` ("cpu", "cuda", ...)."""
         model, tokenizer, meta = load_model_dir(Path(model_dir) if model_dir else current_model_dir())
-        return cls(model, tokenizer, meta, **options)
+        return cls(model.to(device), tokenizer, meta, **options)
 
     @property
     def model_version(self) -> str:

@@ -103,7 +103,8 @@ def calibrate(annotator, documents: Sequence[Document], labels: Sequence[str], *
     return thresholds, quality
 
 
-def calibrate_model_dir(model_dir, documents: Sequence[Document] | None = None, *, min_f1: float = 0.1) -> dict:
+def calibrate_model_dir(model_dir, documents: Sequence[Document] | None = None, *, min_f1: float = 0.1,
+                        device: str = "cpu") -> dict:
     """Re-tune a model directory's thresholds on its validation documents (rebuilt from its training config
     when not given), silence heads under ``min_f1``, and rewrite its metadata and model card."""
     from pathlib import Path
@@ -125,7 +126,7 @@ def calibrate_model_dir(model_dir, documents: Sequence[Document] | None = None, 
                      if d.id in wanted]
     minimum = config.hyperparameters.min_label_examples
     labels = [label for label in meta.labels if meta.label_support.get(label, 0) >= minimum]
-    thresholds, quality = calibrate(Annotator.load(model_dir), documents, labels)
+    thresholds, quality = calibrate(Annotator.load(model_dir, device=device), documents, labels)
     disabled = {k: v for k, v in meta.disabled.items() if k not in labels}
     for label in labels:
         if label not in thresholds:

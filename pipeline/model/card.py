@@ -37,7 +37,8 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
         f"Split by document (seeded): {training.get('train_documents')} training and "
         f"{training.get('validation_documents')} validation documents (threshold tuning), "
         f"{training.get('test_documents', 0)} held-out test documents; {training.get('train_windows')} training "
-        f"windows; {training.get('steps')} optimiser steps in {training.get('seconds')} s.",
+        f"windows; {training.get('steps')} optimiser steps in {training.get('seconds')} s"
+        f" on {training.get('device', 'cpu')}.",
     ]
     if config is not None:
         hp = config.hyperparameters

@@ -29,6 +29,9 @@ class DataSource:
     supervision: str = "spans"
     # a stand-off annotation file whose documents this source must not contribute (e.g. a held-out test set)
     exclude: str | None = None
+    # each training window of this source is seen this many times per epoch (a small, precious source such as
+    # the team's seed set next to a large corpus); validation and test are never repeated
+    repeat: int = 1
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ def _build(cls: type, values: Any, where: str) -> Any:
             value = tuple(value)
         elif name == "supervision" and value not in ("spans", "entity-roles"):
             raise ConfigError(f"{where}.supervision: expected 'spans' or 'entity-roles', got {value!r}")
+        elif name == "repeat" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            raise ConfigError(f"{where}.repeat: expected a whole number >= 1, got {value!r}")
         kwargs[name] = value
     try:
         built = cls(**kwargs)

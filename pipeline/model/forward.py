@@ -47,15 +47,18 @@ def predict_windows(
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     results: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(windows)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+    device = next(model.parameters()).device
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
     was_training = model.training
     model.eval()
     with torch.inference_mode(), autocast:
         for indices in length_sorted_batches([len(w[0]) for w in windows], batch_size):
             batch = collate_inputs([windows[i] for i in indices], pad_id)
+            if device.type != "cpu":
+                batch = {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
             token_logits, sentence_logits = model(**batch)
-            token_probs = torch.sigmoid(token_logits.float()).numpy()
-            sentence_probs = torch.sigmoid(sentence_logits.float()).numpy()
+            token_probs = torch.sigmoid(token_logits.float()).cpu().numpy()
+            sentence_probs = torch.sigmoid(sentence_logits.float()).cpu().numpy()
             for row, index in enumerate(indices):
                 length = len(windows[index][0])
                 n_sentences = max(windows[index][1]) + 1 if length else 0

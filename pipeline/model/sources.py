@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.corpora import CORPUS_FORMATS, load_corpus
-from pipeline.document import Document, Sentence
+from pipeline.document import Document
 from pipeline.errors import ConfigError
 from pipeline.model.config import DataSource, TrainConfig
 from pipeline.training_data import (
@@ -56,10 +56,11 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
         from pipeline.standoff import load_standoff, to_documents
 
         # the team's annotations are the gold of this source; ids are prefixed so that a seed document never
-        # collides with the full corpus document it was drawn from (their label sets differ)
+        # collides with the full corpus document it was drawn from (their label sets differ). The whole text is
+        # kept and segmented as `framing annotate` segments it, so the annotated sentences are read in their
+        # context; the sentences outside the annotated ranges are unknown, never negatives.
         documents = [
-            Document(f"seed:{d.metadata['corpus']}:{d.id}", d.text, d.metadata,
-                     [Sentence(s.start, s.end) for s in d.sentences],
+            Document(f"seed:{d.metadata['corpus']}:{d.id}", d.text, d.metadata, (),
                      [replace(s, source="gold") for s in d.spans])
             for d in to_documents(load_standoff(path))
         ]
@@ -141,6 +142,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
     documents: list[Document] = []
     seen: set[str] = set()
     weak: set[str] = set()
+    repeats: dict[str, int] = {}
     snapshot = {}
     for source in config.data:
         loaded = load_source(source, config, labels, taxonomy)
@@ -153,6 +155,8 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
         seen.update(d.id for d in loaded)
         if source.supervision != "spans":
             weak.update(d.id for d in loaded)
+        if source.repeat > 1:
+            repeats.update(dict.fromkeys((d.id for d in loaded), source.repeat))
         documents.extend(loaded)
         snapshot[f"{source.format}:{source.path}"] = {"sha256_16": _digest([config.resolve(source.path)]),
                                                        "documents": len(loaded)}
@@ -178,10 +182,11 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
             if any(any(flags) for flags in row["sentence_supervised"])
         ]
 
+    train_rows = [row for row in rows(train_docs) for _ in range(repeats.get(row["doc_id"], 1))]
     resolved_taxonomy = taxonomy_path or getattr(taxonomy, "path", None)
     return PreparedData(
         labels=labels,
-        train_rows=rows(train_docs),
+        train_rows=train_rows,
         validation_rows=rows(validation_docs),
         train_ids=train_ids,
         validation_ids=validation_ids,

@@ -124,7 +124,10 @@ def save_checkpoint(directory: Path, model, optimizer, state: dict) -> None:
             tensors[f"adam/{name}/exp_avg"] = slot["exp_avg"].contiguous()
             tensors[f"adam/{name}/exp_avg_sq"] = slot["exp_avg_sq"].contiguous()
             optimizer_steps[name] = float(slot["step"])
+    tensors = {name: tensor.cpu() for name, tensor in tensors.items()}
     tensors["rng/torch"] = torch.get_rng_state()
+    if torch.cuda.is_available() and any(p.is_cuda for p in model.parameters()):
+        tensors["rng/cuda"] = torch.cuda.get_rng_state()
     temporary = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
@@ -140,12 +143,15 @@ def load_checkpoint(directory: Path, model, optimizer) -> dict:
     model.load_state_dict({k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}, strict=False)
     parameters = dict(model.named_parameters())
     for name, step in state.pop("optimizer_steps").items():
+        device = parameters[name].device
         optimizer.state[parameters[name]] = {
             "step": torch.tensor(step),
-            "exp_avg": tensors[f"adam/{name}/exp_avg"].clone(),
-            "exp_avg_sq": tensors[f"adam/{name}/exp_avg_sq"].clone(),
+            "exp_avg": tensors[f"adam/{name}/exp_avg"].to(device),
+            "exp_avg_sq": tensors[f"adam/{name}/exp_avg_sq"].to(device),
         }
     torch.set_rng_state(tensors["rng/torch"])
+    if "rng/cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng/cuda"])
     return state
 
 
@@ -188,9 +194,12 @@ def train(
     prepared=None,
     stop_after_steps: int | None = None,
     parent_version: str | None = None,
+    device: str = "cpu",
 ) -> Path:
     """Train a model and write its directory to ``out_dir``. ``prepared`` (from
-    ``pipeline.model.sources.prepare``) skips data loading; ``stop_after_steps`` simulates an interruption."""
+    ``pipeline.model.sources.prepare``) skips data loading; ``stop_after_steps`` simulates an interruption;
+    ``device`` is a torch device ("cpu", "cuda", "cuda:1", "mps"). The result does not depend on the device
+    beyond floating-point rounding; runs are bit-for-bit reproducible on the same device."""
     from tqdm.auto import tqdm
 
     from pipeline.model.sources import prepare
@@ -213,6 +222,8 @@ def train(
     model, tokenizer = build_model(config.base_model, len(labels), hp.dropout, relative_to=Path(config.base_dir))
     if hp.freeze_embeddings or hp.frozen_layers:
         freeze_embeddings(model, hp.frozen_layers)
+    device = torch.device(device)
+    model.to(device)
     pad_id = tokenizer.pad_token_id or 0
     train_rows, validation_rows = data.train_rows, data.validation_rows
     if not train_rows:
@@ -230,6 +241,7 @@ def train(
         np.concatenate([t for t, _ in token_stats]), np.concatenate([m for _, m in token_stats]), hp.pos_weight_cap
     )
     del token_stats
+    sentence_pos_weight, token_pos_weight = sentence_pos_weight.to(device), token_pos_weight.to(device)
 
     encoder_parameters = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("encoder.")]
     head_parameters = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("encoder.")]
@@ -253,6 +265,7 @@ def train(
              "seconds": 0.0}
     if resume:
         state = load_checkpoint(checkpoint_dir, model, optimizer)
+        state.pop("device", None)
     log_path = out_dir / "train-log.jsonl"
     model.train()
     bar = tqdm(total=total_batches, initial=state["batch"], disable=not progress, desc="training", unit="batch",
@@ -265,6 +278,7 @@ def train(
         if epoch != cached_epoch:
             order, cached_epoch = epoch_batches(lengths, hp.batch_size, config.seed, epoch), epoch
         batch = collate_training([train_rows[i] for i in order[position]], pad_id, len(labels), len(data.labels))
+        batch = {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
         token_logits, sentence_logits = model(batch["input_ids"], batch["attention_mask"], batch["token_sentence"])
         loss = masked_bce(token_logits, batch["token_targets"], batch["token_mask"], token_pos_weight)
         loss = loss + hp.sentence_loss_weight * masked_bce(
@@ -308,6 +322,7 @@ def train(
             return out_dir
     bar.close()
     state["seconds"] = time.monotonic() - began
+    state["device"] = str(device)
     return finish(config, out_dir, model, tokenizer, data, state)
 
 
@@ -357,7 +372,8 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
         test_documents=sorted(data.test_ids),
         metrics={
             "validation_tuned": quality,
-            "training": {"steps": state["step"], "seconds": round(state["seconds"], 1), "history": state["history"],
+            "training": {"steps": state["step"], "seconds": round(state["seconds"], 1),
+                         "device": _device_name(state.get("device", "cpu")), "history": state["history"],
                          "train_windows": len(data.train_rows), "validation_windows": len(data.validation_rows),
                          "train_documents": len(data.train_ids), "validation_documents": len(data.validation_ids),
                          "test_documents": len(data.test_ids)},
@@ -373,9 +389,19 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
         # the thresholds above come from training-style windows; re-tune them as `framing annotate` runs
         from pipeline.model.calibrate import calibrate_model_dir
 
-        calibrate_model_dir(out_dir, data.validation_documents, min_f1=hp.min_validation_f1)
+        calibrate_model_dir(out_dir, data.validation_documents, min_f1=hp.min_validation_f1,
+                            device=state.get("device", "cpu"))
     shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
     return out_dir
+
+
+def _device_name(device: str) -> str:
+    """The hardware a run trained on, for the model card (timings mean little without it)."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    import platform
+
+    return f"{device} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def _base_model_reference(config: TrainConfig, out_dir: Path) -> str:
