@@ -262,3 +262,52 @@ def test_hugging_face_datasets_keep_offsets_and_multi_hot_labels(tiny_encoder_di
         for (start, end), labels in zip(row["offsets"], row["token_labels"]):
             if labels[0]:
                 assert any(m.start() <= start and end <= m.end() for m in LOADED.finditer(text))
+
+
+def test_a_repeated_source_is_seen_that_many_times_per_epoch_in_training_only(tiny_encoder_dir, tmp_path):
+    from pipeline.model.config import config_from_dict
+    from pipeline.model.sources import prepare
+
+    data = tmp_path / "toy.jsonl"
+    data.write_text("".join(json.dumps(d.to_dict()) + "\n" for d in toy_documents(3)), encoding="utf-8")
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+
+    def prepared_with(repeat: int):
+        config = config_from_dict({
+            "labels": LABELS, "seed": 5, "validation_fraction": 0.3,
+            "data": [{"format": "records", "path": str(data), "repeat": repeat}],
+            "hyperparameters": {"max_tokens": 24, "stride": 4},
+        })
+        return prepare(config, tokenizer)
+
+    once, thrice = prepared_with(1), prepared_with(3)
+    assert sorted(r["doc_id"] for r in thrice.train_rows) == sorted(r["doc_id"] for r in once.train_rows * 3)
+    assert [r["doc_id"] for r in thrice.validation_rows] == [r["doc_id"] for r in once.validation_rows]
+    assert thrice.train_support == once.train_support  # repeating a source adds no evidence
+
+
+@pytest.mark.parametrize("repeat", [0, 1.5, True])
+def test_a_repeat_that_is_not_a_whole_number_of_at_least_one_is_refused(repeat):
+    from pipeline.errors import ConfigError
+    from pipeline.model.config import config_from_dict
+
+    with pytest.raises(ConfigError, match=r"data\[0\]\.repeat"):
+        config_from_dict({"data": [{"format": "records", "path": "x.jsonl", "repeat": repeat}]})
+
+
+def test_a_device_torch_cannot_use_is_refused_before_any_work(tmp_path):
+    import torch
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    text = tmp_path / "a.txt"
+    text.write_text("One sentence.", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["annotate", str(text), "--out", str(tmp_path / "out.jsonl"),
+                                      "--device", "tpu-please"])
+    assert result.exit_code == 2 and "not a torch device" in result.output
+    if not torch.cuda.is_available():
+        result = CliRunner().invoke(cli, ["annotate", str(text), "--out", str(tmp_path / "out.jsonl"),
+                                          "--device", "cuda"])
+        assert result.exit_code == 2 and "sees no CUDA device" in result.output
+    assert not (tmp_path / "out.jsonl").exists()

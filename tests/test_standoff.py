@@ -274,3 +274,35 @@ def test_the_seed_devices_are_labels_of_the_default_taxonomy():
     taxonomy = load_taxonomy()
     assert set(DEVICE_LABELS) <= set(taxonomy.ids)
     assert {taxonomy.get(label).group for label in DEVICE_LABELS} == {"blame_and_legitimacy"}
+
+
+def test_a_training_source_reads_the_units_in_their_full_text_and_learns_only_from_them(
+    tmp_path, data_root, monkeypatch
+):
+    from pipeline.model.config import config_from_dict
+    from pipeline.model.sources import load_source
+    from pipeline.training_data import sentence_supervision, sentence_targets, with_sentences
+
+    path = write(tmp_path / "seed.jsonl", good_records())
+    config = config_from_dict({"data": [{"format": "standoff", "path": str(path)}]})
+    labels = list(DEVICE_LABELS)
+    monkeypatch.setenv("FRAMING_DATA_ROOT", str(data_root))
+    loaded = load_source(config.data[0], config, labels)
+    (document,) = [d for d in with_sentences(loaded) if d.metadata["doc_id"] == "EN_UA_TEST"]
+
+    # the segmenter reads the whole text, as `framing annotate` does: the unannotated legitimation sentence
+    # is there as context ...
+    assert [document.text[s.start:s.end] for s in document.sentences] == [
+        "Officials blame the council for the flooding.",
+        "The so-called referendum was a sham.",
+        "The legitimate authorities took measures.",
+        "Rain fell all day.",
+    ]
+    # ... but teaches nothing: it is unknown, not a negative
+    assert [any(flags) for flags in sentence_supervision(document, labels)] == [True, True, False, True]
+    targets = sentence_targets(document, labels)
+    assert [row[labels.index("blame_attribution")] for row in targets] == [1, 0, 0, 0]
+    assert [row[labels.index("delegitimation")] for row in targets] == [0, 1, 0, 0]
+    assert sorted(document.span_text(s) for s in document.spans) == [
+        "blame the council for the flooding", "referendum was a sham", "so-called referendum",
+    ]
