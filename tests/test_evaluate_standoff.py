@@ -62,3 +62,27 @@ def test_only_annotated_sentences_count_and_spans_are_clipped(data_root):
     assert metrics["per_label"]["delegitimation"]["f1"] == 1.0
     assert metrics["per_label"]["delegitimation"]["kappa"] == 1.0
     assert metrics["blamed_actor"] == {"units_with_both": 1, "overlapping": 1, "share": 1.0}
+
+
+def test_examples_list_hits_misses_and_false_alarms_with_their_text(data_root):
+    gold = [
+        unit(0, 26, [Span(4, 20, "delegitimation", source="human:a")]),  # found
+        unit(27, 38),  # false alarm below
+        unit(39, 65, [Span(39, 65, "blame_attribution", source="human:a")]),  # missed
+    ]
+    predicted_spans = [Span(4, 20, "delegitimation", 0.9, "model:x"), Span(27, 33, "blame_attribution", 0.8, "model:x")]
+    sentences = [Sentence(0, 26), Sentence(27, 38), Sentence(39, 65), Sentence(66, 97)]
+    metrics = evaluate_standoff(FakeAnnotator(predicted_spans, sentences), gold,
+                                ["blame_attribution", "delegitimation"], data_root, examples=5)
+
+    (hit,) = metrics["examples"]["delegitimation"]["right"]
+    assert hit["outcome"] == "hit" and hit["text"] == "The so-called regime lied."
+    assert hit["gold_spans"] == hit["model_spans"] == ["so-called regime"]
+    blame = metrics["examples"]["blame_attribution"]
+    assert blame["right"] == []
+    assert [(e["outcome"], e["text"], e["model_spans"]) for e in blame["wrong"]] == [
+        ("false alarm", TEXT[27:38], ["Prices"]),
+        ("miss", TEXT[39:65], []),
+    ]
+    assert "examples" not in evaluate_standoff(FakeAnnotator(predicted_spans, sentences), gold,
+                                               ["blame_attribution"], data_root)

@@ -43,6 +43,9 @@ _SHOWN_IDS = 5
 @click.option("--record", "record_name", metavar="NAME", default=None,
               help="With --model: also store the metrics under NAME in the model directory and its model card.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--examples", type=click.IntRange(0, 1000), default=0, show_default=True,
+              help="With --format standoff: also list up to N sentences per label the model got right and N it "
+                   "got wrong (misses and false alarms), for error analysis.")
 @click.option("--taxonomy", "taxonomy_path", type=click.Path(exists=True, dir_okay=False),
               help="Taxonomy file (default: $FRAMING_TAXONOMY, else annotations/taxonomy.yaml).")
 @device_option
@@ -55,6 +58,7 @@ def evaluate(
     split: str,
     record_name: str | None,
     as_json: bool,
+    examples: int,
     taxonomy_path: str | None,
     device: str,
 ) -> None:
@@ -76,9 +80,9 @@ def evaluate(
     if record_name and model_dir is None:
         raise click.UsageError("--record needs --model")
     if corpus_format == "standoff":
-        metrics = evaluate_seed(labels_path, articles, model_dir, as_json, device)
-        if record_name:
-            record_metrics(model_dir, record_name, metrics)
+        metrics = evaluate_seed(labels_path, articles, model_dir, as_json, device, examples)
+        if record_name:  # examples are for reading, not for the model card
+            record_metrics(model_dir, record_name, {k: v for k, v in metrics.items() if k != "examples"})
         return
     if articles is None:
         raise click.UsageError(f"--format {corpus_format} needs --articles DIR")
@@ -135,7 +139,7 @@ def select_split(gold: list[Document], model_dir: Path, split: str) -> list[Docu
 
 
 def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | None, as_json: bool,
-                  device: str = "cpu") -> dict[str, Any]:
+                  device: str = "cpu", examples: int = 0) -> dict[str, Any]:
     """Per-device scores of a model on stand-off sentence annotations (the team's seed test set)."""
     from pipeline.evaluate.standoff import evaluate_standoff, format_standoff
     from pipeline.model.annotator import Annotator
@@ -146,7 +150,7 @@ def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | N
     units = load_standoff(labels_path, data_root)
     annotator = Annotator.load(model_dir, device=device)
     labels = sorted({span.label for unit in units for span in unit.spans})
-    metrics = evaluate_standoff(annotator, units, labels, data_root)
+    metrics = evaluate_standoff(annotator, units, labels, data_root, examples=examples)
     metrics["model_version"] = annotator.model_version
     click.echo(json.dumps(metrics, indent=2) if as_json else format_standoff(metrics))
     return metrics

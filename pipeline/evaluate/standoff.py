@@ -55,7 +55,9 @@ def _actor_matches(gold: Sequence[AnnotatedUnit], predicted: Sequence[AnnotatedU
 
 
 def evaluate_standoff(annotator, units: Iterable[AnnotatedUnit], labels: Sequence[str],
-                      data_root=None) -> dict[str, Any]:
+                      data_root=None, examples: int = 0) -> dict[str, Any]:
+    """Per-label scores; with ``examples``, also up to that many units per label the model got right (true
+    positives) and wrong (misses and false alarms), drawn evenly through the set, for error analysis."""
     units = list(units)
     keys = sorted({(u.corpus, u.doc_id) for u in units})
     texts = [Document(f"{corpus}:{doc_id}", read_corpus_text(document_path(corpus, doc_id, data_root)))
@@ -78,8 +80,33 @@ def evaluate_standoff(annotator, units: Iterable[AnnotatedUnit], labels: Sequenc
             "span_precision": spans[label]["precision"], "span_recall": spans[label]["recall"],
             "span_f1": spans[label]["f1"],
         }
-    return {"units": len(units), "documents": len(keys), "per_label": per_label,
-            "blamed_actor": _actor_matches(units, [unit for unit, _ in predicted])}
+    result = {"units": len(units), "documents": len(keys), "per_label": per_label,
+              "blamed_actor": _actor_matches(units, [unit for unit, _ in predicted])}
+    if examples:
+        result["examples"] = {label: _examples(documents, units, predicted, label, examples) for label in labels}
+    return result
+
+
+def _examples(documents, units, predicted, label: str, count: int) -> dict[str, list[dict[str, Any]]]:
+    right, wrong = [], []
+    for gold, (model_unit, found) in zip(units, predicted):
+        is_gold, is_found = label in gold.labels, label in found
+        if not (is_gold or is_found):
+            continue
+        text = documents[(gold.corpus, gold.doc_id)].text
+        record = {
+            "unit": f"{gold.corpus}/{gold.doc_id}:{gold.start}-{gold.end}", "text": text[gold.start:gold.end],
+            "outcome": "hit" if is_gold and is_found else ("miss" if is_gold else "false alarm"),
+            "gold_spans": [text[s.start:s.end] for s in gold.spans if s.label == label],
+            "model_spans": [text[s.start:s.end] for s in model_unit.spans if s.label == label],
+        }
+        (right if is_gold and is_found else wrong).append(record)
+
+    def evenly(items: list) -> list:
+        step = max(1, len(items) // count)
+        return items[::step][:count]
+
+    return {"right": evenly(right), "wrong": evenly(wrong)}
 
 
 def format_standoff(metrics: dict[str, Any]) -> str:
@@ -94,4 +121,10 @@ def format_standoff(metrics: dict[str, Any]) -> str:
     if actor["units_with_both"]:
         lines += ["", f"blamed actor: the model's actor overlaps an annotated one in {actor['overlapping']} of "
                       f"{actor['units_with_both']} sentences where both name one"]
+    for label, found in metrics.get("examples", {}).items():
+        for kind in ("right", "wrong"):
+            lines += ["", f"{label}: {kind}"]
+            for example in found[kind]:
+                spans = "; ".join(example["model_spans"] or example["gold_spans"]) or "-"
+                lines.append(f"  [{example['outcome']}] {example['unit']}: {example['text']!r}  spans: {spans}")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from pipeline.training_data import ACTOR_TARGET, BLAME_LABEL
 
 
 class Annotator:
-    def __init__(self, model, tokenizer, meta: ModelMeta, *, precision: str = "fp32", batch_size: int = 32,
+    def __init__(self, model, tokenizer, meta: ModelMeta, *, precision: str = "fp32", batch_size: int = 8,
                  group_windows: int = 512, all_scores: bool = False):
         self.model = model
         self.tokenizer = tokenizer

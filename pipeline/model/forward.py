@@ -40,7 +40,7 @@ def predict_windows(
     windows: Sequence[tuple[Sequence[int], Sequence[int]]],
     *,
     pad_id: int,
-    batch_size: int = 32,
+    batch_size: int = 8,
     precision: str = "fp32",
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per window: token probabilities ``[T, L]`` and sentence probabilities ``[S, L]`` (input order)."""
