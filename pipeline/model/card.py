@@ -19,7 +19,10 @@ LIMITATIONS = """\
   (repetition, whataboutism, straw man) are weak.
 - Thresholds are tuned on the validation split, so the validation F1 figures below are optimistic; use
   `framing evaluate` on held-out data for an honest estimate.
-- Labels listed as "not emitted" had too little data to learn; the model never outputs them."""
+- Labels listed as "not emitted" had too little data to learn; the model never outputs them.
+- The design's own devices (blame attribution, legitimation, delegitimation) are learned from the team's small
+  seed set, and their thresholds rest on its validation part (a few hundred sentences): expect their precision
+  and recall to shift on other corpora, and check them with `framing evaluate --format standoff`."""
 
 
 def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str:
