@@ -6,6 +6,8 @@ import json
 
 import click
 
+from pipeline.cli.options import device_option
+
 
 @click.group()
 def models() -> None:
@@ -44,3 +46,39 @@ def use_command(model_dir: str) -> None:
 
     set_current(model_dir)
     click.echo(f"{read_meta(model_dir).version} is now the current model")
+
+
+@models.command("calibrate")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Directory of the new model version (MODEL_DIR is left as it is).")
+@click.option("--joint/--per-label", default=True, show_default=True,
+              help="After tuning each label alone, re-tune the techniques' span thresholds together for span "
+                   "identification (SI) F1.")
+@click.option("--set-current", is_flag=True, help="Make the new version the default one (models/CURRENT).")
+@click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads for torch.")
+@device_option
+def calibrate_command(model_dir: str, out: str, joint: bool, set_current: bool, threads: int | None,
+                      device: str) -> None:
+    """Re-tune MODEL_DIR's decision thresholds on its validation documents, without retraining, and write the
+    result as a new model version (same weights, new thresholds, MODEL_DIR as its parent)."""
+    from pipeline.model.calibrate import calibrated_copy
+    from pipeline.model.registry import set_current as make_current
+    from pipeline.model.store import read_meta
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    written, result = calibrated_copy(model_dir, out, joint=joint, device=device)
+    meta = read_meta(written)
+    click.echo(f"model {meta.version} (thresholds re-tuned from {meta.parent_version}) written to {written}")
+    for group in result.joint:
+        before, after = group["si_f1"]
+        click.echo(f"  validation SI F1 of {group['labels']} technique labels: {before:.3f} per label, "
+                   f"{after:.3f} tuned together")
+    for label, reason in meta.disabled.items():
+        click.echo(f"  not emitted: {label} ({reason})")
+    if set_current:
+        make_current(written)
+        click.echo(f"{meta.version} is now the current model")

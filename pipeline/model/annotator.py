@@ -42,7 +42,8 @@ class Annotator:
     @classmethod
     def load(cls, model_dir: str | Path | None = None, *, device: str = "cpu", **options) -> Annotator:
         """The model in ``model_dir`` (default: the current one) on a torch ``device`` ("cpu", "cuda", ...)."""
-        model, tokenizer, meta = load_model_dir(Path(model_dir) if model_dir else current_model_dir())
+        model, tokenizer, meta = load_model_dir(Path(model_dir) if model_dir else current_model_dir(),
+                                                cpu_inference=device == "cpu")
         return cls(model.to(device), tokenizer, meta, **options)
 
     @property

@@ -67,6 +67,15 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
             f"| {label} | {meta.label_support.get(label, 0)} | {status} | {thresholds.get('sentence', '-')} | "
             f"{thresholds.get('span', '-')} | {quality.get('sentence_f1', '-')} | {quality.get(span_metric, '-')} |"
         )
+    for group in meta.metrics.get("validation_joint") or []:
+        before, after = group["si_f1"]
+        lines += ["", f"The span thresholds of the {group['labels']} technique labels were then re-tuned together "
+                  f"for label-blind span identification on the {group['documents']} validation documents that "
+                  f"annotate them: SI F1 {before} with each label's own best threshold, {after} tuned together "
+                  "(the span thresholds above are the joint ones)."]
+    if meta.metrics.get("calibrated_from"):
+        lines += ["", f"Weights of {meta.metrics['calibrated_from']}; thresholds re-tuned with "
+                  "`framing models calibrate` (the training details above are those of that version)."]
     history = training.get("history") or []
     if history:
         lines += ["", "## Training curve (validation, fixed threshold 0.5)", "", "| epoch | loss | sentence micro-F1 | "

@@ -139,3 +139,23 @@ def load_config(path: str | Path) -> TrainConfig:
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     return config_from_dict(values, base_dir=path.parent, where=str(path))
+
+
+def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
+    """The config as saved in the model directory, its paths made relative to that directory, so that
+    ``load_config(<model dir>/config.yaml)`` finds the same files (retraining starts from it)."""
+    import os
+
+    def moved(path: str) -> str:
+        return os.path.relpath(config.resolve(path), out_dir.resolve())
+
+    data = tuple(
+        dataclasses.replace(source, path=moved(source.path), exclude=moved(source.exclude) if source.exclude else None)
+        for source in config.data
+    )
+    base_model = config.base_model
+    if base_model != DEFAULT_BASE_MODEL:
+        base_model = moved(base_model)
+    taxonomy = moved(config.taxonomy) if config.taxonomy else None
+    saved = dataclasses.replace(config, data=data, base_model=base_model, taxonomy=taxonomy)
+    return yaml.safe_dump(saved.to_dict(), sort_keys=False, allow_unicode=True)

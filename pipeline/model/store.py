@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from pipeline.errors import ConfigError
 from pipeline.model.base import load_encoder, load_tokenizer, resolve_base_model
+from pipeline.model.inference_encoder import InferenceBert, OffsetTokenizer, supports_inference_path
 from pipeline.model.network import FramingModel
 
 META_FILE = "framing-model.json"
@@ -118,13 +120,27 @@ def save_weights(model: FramingModel, model_dir: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_model_dir(model_dir: Path) -> tuple[FramingModel, Any, ModelMeta]:
-    """Load a model directory: base encoder + stored weights. Returns (model in eval mode, tokenizer, meta)."""
+def load_model_dir(model_dir: Path, *, cpu_inference: bool = False) -> tuple[FramingModel, Any, ModelMeta]:
+    """Load a model directory: base encoder + stored weights. Returns (model in eval mode, tokenizer, meta).
+
+    ``cpu_inference`` takes the fast CPU path of ``pipeline.model.inference_encoder`` where the base encoder
+    allows it (BERT; ``FRAMING_ENCODER=transformers`` turns it off): the model can then only predict on the
+    CPU, not train."""
     model_dir = Path(model_dir)
     meta = read_meta(model_dir)
-    model, tokenizer = build_model(meta.base_model, len(meta.targets), meta.dropout, relative_to=model_dir)
-    freeze_embeddings(model, meta.frozen_layers)
     stored = load_file(str(model_dir / WEIGHTS_FILE))
+    base_dir = resolve_base_model(meta.base_model, relative_to=model_dir)
+    if cpu_inference and os.environ.get("FRAMING_ENCODER") != "transformers" and supports_inference_path(base_dir):
+        model, tokenizer = _inference_model(base_dir, stored, meta, model_dir)
+    else:
+        model, tokenizer = _transformers_model(base_dir, stored, meta, model_dir)
+    model.eval()
+    return model, tokenizer, meta
+
+
+def _transformers_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: ModelMeta, model_dir: Path):
+    model = FramingModel(load_encoder(base_dir), len(meta.targets), dropout=meta.dropout)
+    freeze_embeddings(model, meta.frozen_layers)
     expected = set(trainable_state(model))
     unexpected = sorted(set(stored) - expected)
     missing = sorted(expected - set(stored))
@@ -134,5 +150,21 @@ def load_model_dir(model_dir: Path) -> tuple[FramingModel, Any, ModelMeta]:
             f"missing {missing[:3]}, unexpected {unexpected[:3]}"
         )
     model.load_state_dict({k: v.float() for k, v in stored.items()}, strict=False)
-    model.eval()
-    return model, tokenizer, meta
+    return model, load_tokenizer(base_dir)
+
+
+def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: ModelMeta, model_dir: Path):
+    prefix = "encoder."
+    encoder_weights = {name[len(prefix):]: t.float() for name, t in stored.items() if name.startswith(prefix)}
+    heads = {name: t.float() for name, t in stored.items() if not name.startswith(prefix)}
+    try:
+        encoder = InferenceBert.from_safetensors(base_dir, encoder_weights)
+    except (KeyError, RuntimeError) as error:
+        raise ConfigError(f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: {error}") from None
+    model = FramingModel(encoder, len(meta.targets), dropout=meta.dropout)
+    missing = sorted({name for name, _ in model.named_parameters() if not name.startswith(prefix)} - set(heads))
+    if missing or sorted(set(heads) - {name for name, _ in model.named_parameters()}):
+        raise ConfigError(f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: "
+                          f"heads missing {missing[:3]}")
+    model.load_state_dict(heads, strict=False)
+    return model, OffsetTokenizer(base_dir)

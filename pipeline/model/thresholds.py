@@ -15,22 +15,22 @@ import numpy as np
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
+def f1_at(probs: np.ndarray, targets: np.ndarray, threshold: float) -> float:
+    """F1 of ``probs >= threshold`` against 0/1 ``targets``."""
+    predicted = probs >= threshold
+    true_positives = float((predicted & (targets == 1)).sum())
+    return 2 * true_positives / float(predicted.sum() + (targets == 1).sum()) if true_positives else 0.0
+
+
 def best_threshold(probs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
     """(threshold, F1) maximising F1 of ``probs >= threshold`` against 0/1 ``targets``."""
     best = (0.5, 0.0)
-    positives = targets.sum()
-    if positives == 0 or len(probs) == 0:
+    if targets.sum() == 0 or len(probs) == 0:
         return best
     for threshold in GRID:
-        predicted = probs >= threshold
-        true_positives = float((predicted & (targets == 1)).sum())
-        if true_positives == 0:
-            continue
-        precision = true_positives / predicted.sum()
-        recall = true_positives / positives
-        f1 = 2 * precision * recall / (precision + recall)
+        f1 = f1_at(probs, targets, threshold)
         if f1 > best[1] + 1e-9:
-            best = (float(threshold), float(f1))
+            best = (float(threshold), f1)
     return best
 
 

@@ -14,7 +14,6 @@ import random
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from pipeline.errors import ConfigError
 from pipeline.model.base import load_tokenizer, resolve_base_model
-from pipeline.model.config import DEFAULT_BASE_MODEL, TrainConfig
+from pipeline.model.config import DEFAULT_BASE_MODEL, TrainConfig, saved_config_yaml
 from pipeline.model.forward import collate_inputs, predict_windows
 from pipeline.model.store import (
     ModelMeta,
@@ -379,7 +378,7 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
         },
     )
     write_meta(out_dir, meta)
-    (out_dir / "config.yaml").write_text(_config_yaml(config, out_dir), encoding="utf-8")
+    (out_dir / "config.yaml").write_text(saved_config_yaml(config, out_dir), encoding="utf-8")
     if data.taxonomy_path is not None:
         shutil.copyfile(data.taxonomy_path, out_dir / "taxonomy.yaml")
     write_model_card(out_dir, meta, config)
@@ -410,25 +409,3 @@ def _base_model_reference(config: TrainConfig, out_dir: Path) -> str:
     if config.base_model == DEFAULT_BASE_MODEL:
         return DEFAULT_BASE_MODEL
     return os.path.relpath(config.resolve(config.base_model), out_dir.resolve())
-
-
-def _config_yaml(config: TrainConfig, out_dir: Path) -> str:
-    """The config as saved in the model directory, its paths made relative to that directory, so that
-    ``load_config(<model dir>/config.yaml)`` finds the same files (retraining starts from it)."""
-    import os
-
-    import yaml
-
-    def moved(path: str) -> str:
-        return os.path.relpath(config.resolve(path), out_dir.resolve())
-
-    data = tuple(
-        replace(source, path=moved(source.path), exclude=moved(source.exclude) if source.exclude else None)
-        for source in config.data
-    )
-    base_model = config.base_model
-    if base_model != DEFAULT_BASE_MODEL:
-        base_model = moved(base_model)
-    taxonomy = moved(config.taxonomy) if config.taxonomy else None
-    saved = replace(config, data=data, base_model=base_model, taxonomy=taxonomy)
-    return yaml.safe_dump(saved.to_dict(), sort_keys=False, allow_unicode=True)

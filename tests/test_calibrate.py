@@ -1,0 +1,114 @@
+"""Threshold calibration: per-label span thresholds, then the joint re-tuning for span identification (SI)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from pipeline.document import Span
+from pipeline.evaluate import SpanIdentification
+from pipeline.model.calibrate import (
+    _GroupSpans,
+    _LabelData,
+    joint_span_thresholds,
+    label_groups,
+    span_f1,
+)
+
+TEXT = "The regime lies again. Critics say the vote was rigged. Officials met on Monday."
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"\w+", text)]
+
+
+def _label_data(probs_by_word: dict[str, float], gold: list[tuple[str, str]], label: str) -> _LabelData:
+    """One document whose word tokens get ``probs_by_word[word]`` (default 0.02) for ``label``; its three
+    sentences are the annotated units."""
+    offsets = _words(TEXT)
+    probs = np.array([[probs_by_word.get(TEXT[a:b], 0.02)] for a, b in offsets], dtype=np.float32)
+    spans = [Span(TEXT.index(phrase), TEXT.index(phrase) + len(phrase), name, source="gold")
+             for phrase, name in gold if name == label]
+    units = [m.span() for m in re.finditer(r"[^.]+\.", TEXT)]
+    units = [(a + (TEXT[a] == " "), b) for a, b in units]
+    data = _LabelData()
+    data.documents.append((TEXT, offsets, probs, spans, units))
+    data.document_indices.append(0)
+    return data
+
+
+GOLD = [("regime lies", "A"), ("vote was rigged", "B")]
+
+
+def _si(data: dict[str, _LabelData], thresholds: dict[str, float]) -> float:
+    from pipeline.model.decode import decode_spans
+
+    scorer = SpanIdentification()
+    predicted = [s for label, t in thresholds.items()
+                 for s in decode_spans(TEXT, *data[label].documents[0][1:3], [label], {label: t}, source="x")]
+    scorer.add(predicted, [Span(TEXT.index(p), TEXT.index(p) + len(p), n) for p, n in GOLD])
+    return scorer.scores().f1
+
+
+def test_joint_tuning_raises_si_where_per_label_thresholds_miss_a_phrase():
+    # label A is sure of its own phrase and half-sure of B's phrase, which B itself never scores high:
+    # alone, A's best threshold leaves B's phrase out; for SI (labels ignored) flagging it is right
+    data = {
+        "A": _label_data({"regime": 0.9, "lies": 0.9, "vote": 0.4, "was": 0.4, "rigged": 0.4}, GOLD, "A"),
+        "B": _label_data({"vote": 0.08, "was": 0.08, "rigged": 0.08}, GOLD, "B"),
+    }
+    per_label = {label: max((span_f1(data[label], label, t), t) for t in (0.3, 0.5, 0.7))[1] for label in data}
+    assert per_label["A"] >= 0.5  # A's own F1 is best without B's phrase
+
+    (group,) = label_groups(data, ["A", "B"], min_labels=2)
+    tuned, before, after = joint_span_thresholds(_GroupSpans(data, group), per_label)
+
+    assert tuned["A"] <= 0.4 and after > before
+    assert after == _si(data, tuned) > _si(data, per_label) == before
+
+
+def test_small_label_groups_keep_their_per_label_thresholds():
+    data = {label: _label_data({}, GOLD, label) for label in ("A", "B", "C")}
+    other = _label_data({}, GOLD, "D")
+    other.document_indices = [1]  # annotated in another corpus's documents
+    data["D"] = other
+    assert label_groups(data, ["A", "B", "C", "D"], min_labels=2) == [["A", "B", "C"]]
+    assert label_groups(data, ["A", "B", "C", "D"]) == []  # default: groups of 4 labels or more
+
+
+def _framing(capsys, *args: str) -> tuple[int, str]:
+    from pipeline.cli import main
+
+    try:
+        main(list(args))
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def test_models_calibrate_writes_a_new_version_and_leaves_the_original(models_root, capsys):
+    from pipeline.model.annotator import Annotator
+    from pipeline.model.registry import current_model_dir
+    from pipeline.model.store import read_meta
+
+    parent = models_root / "tiny-v1"
+    parent_files = {p.name: p.read_bytes() for p in parent.iterdir() if p.is_file()}
+    out = models_root / "tiny-v1-recalibrated"
+    status, output = _framing(capsys, "models", "calibrate", str(parent), "--out", str(out), "--set-current")
+    assert status == 0, output
+
+    assert {p.name: p.read_bytes() for p in parent.iterdir() if p.is_file()} == parent_files
+    meta, parent_meta = read_meta(out), read_meta(parent)
+    assert meta.parent_version == parent_meta.version != meta.version
+    assert (out / "weights.safetensors").read_bytes() == parent_files["weights.safetensors"]
+    assert meta.validation_documents == parent_meta.validation_documents
+    assert current_model_dir().resolve() == out.resolve()
+    text = "The corrupt regime lied again. Critics doubt the official figures."
+    document = Annotator.load().annotate(text)
+    assert all(text[s.start:s.end] for s in document.spans)
+
+    status, output = _framing(capsys, "models", "calibrate", str(parent), "--out", str(out))
+    assert status == 2 and "already exists" in output
