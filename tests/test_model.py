@@ -295,6 +295,15 @@ def test_a_repeat_that_is_not_a_whole_number_of_at_least_one_is_refused(repeat):
         config_from_dict({"data": [{"format": "records", "path": "x.jsonl", "repeat": repeat}]})
 
 
+@pytest.mark.parametrize("value", [1.0, -0.1, "none", True])
+def test_an_attention_dropout_outside_zero_to_one_is_refused(value):
+    from pipeline.errors import ConfigError
+    from pipeline.model.config import config_from_dict
+
+    with pytest.raises(ConfigError, match=r"hyperparameters\.attention_dropout"):
+        config_from_dict({"hyperparameters": {"attention_dropout": value}})
+
+
 def test_a_device_torch_cannot_use_is_refused_before_any_work(tmp_path):
     import torch
     from click.testing import CliRunner
@@ -311,3 +320,18 @@ def test_a_device_torch_cannot_use_is_refused_before_any_work(tmp_path):
                                           "--device", "cuda"])
         assert result.exit_code == 2 and "sees no CUDA device" in result.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_attention_dropout_reaches_the_encoder_and_is_recorded(tiny_encoder_dir, tmp_path):
+    from pipeline.model.store import build_model
+
+    model, _ = build_model(str(tiny_encoder_dir), 2, 0.1, attention_dropout=0.0)
+    assert model.encoder.config.attention_probs_dropout_prob == 0.0
+    default, _ = build_model(str(tiny_encoder_dir), 2, 0.1)
+    assert default.encoder.config.attention_probs_dropout_prob == 0.1  # the base encoder's own
+
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    out = tmp_path / "model"
+    train(tiny_config(tiny_encoder_dir, attention_dropout=0.0, max_steps=2), out,
+          prepared=prepared(tokenizer, toy_documents(1)), progress=False)
+    assert "attention dropout 0.0" in (out / "model-card.md").read_text()

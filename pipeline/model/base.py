@@ -42,9 +42,21 @@ def load_tokenizer(base_dir: Path):
     return tokenizer
 
 
-def load_encoder(base_dir: Path):
-    from transformers import AutoModel
+def load_encoder(base_dir: Path, *, attention_dropout: float | None = None):
+    """The encoder of ``base_dir``; ``attention_dropout`` overrides its attention-probability dropout."""
+    from transformers import AutoConfig, AutoModel
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    return AutoModel.from_pretrained(str(base_dir), local_files_only=True, use_safetensors=True)
+    config = AutoConfig.from_pretrained(str(base_dir), local_files_only=True)
+    if attention_dropout is not None:
+        names = [name for name in _ATTENTION_DROPOUT_NAMES if hasattr(config, name)]
+        if not names:
+            raise ConfigError(f"attention_dropout: the encoder in {base_dir} ({config.model_type}) has no attention "
+                              f"dropout setting (looked for {', '.join(_ATTENTION_DROPOUT_NAMES)})")
+        setattr(config, names[0], attention_dropout)
+    return AutoModel.from_pretrained(str(base_dir), config=config, local_files_only=True, use_safetensors=True)
+
+
+# what Hugging Face configs call the dropout on attention probabilities (BERT/RoBERTa/DeBERTa; DistilBERT)
+_ATTENTION_DROPOUT_NAMES = ("attention_probs_dropout_prob", "attention_dropout")

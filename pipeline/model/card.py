@@ -48,7 +48,9 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
         lines.append(
             f"Hyper-parameters: {hp.epochs} epochs, batch {hp.batch_size} x {hp.grad_accumulation}, "
             f"learning rate {hp.learning_rate} (heads {hp.head_learning_rate}), embeddings "
-            f"{'frozen' if hp.freeze_embeddings else 'trained'}, seed {config.seed}."
+            f"{'frozen' if hp.freeze_embeddings else 'trained'}, "
+            + (f"attention dropout {hp.attention_dropout}, " if hp.attention_dropout is not None else "")
+            + f"seed {config.seed}."
         )
     calibrated = "validation_calibrated" in meta.metrics
     tuned = meta.metrics.get("validation_calibrated") or meta.metrics.get("validation_tuned", {})

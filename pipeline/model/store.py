@@ -82,10 +82,11 @@ def write_meta(model_dir: Path, meta: ModelMeta) -> None:
     (Path(model_dir) / META_FILE).write_text(json.dumps(asdict(meta), indent=2, ensure_ascii=False) + "\n")
 
 
-def build_model(base_model: str, num_labels: int, dropout: float, *, relative_to: Path | None = None):
+def build_model(base_model: str, num_labels: int, dropout: float, *, relative_to: Path | None = None,
+                attention_dropout: float | None = None):
     base_dir = resolve_base_model(base_model, relative_to=relative_to)
     tokenizer = load_tokenizer(base_dir)
-    model = FramingModel(load_encoder(base_dir), num_labels, dropout=dropout)
+    model = FramingModel(load_encoder(base_dir, attention_dropout=attention_dropout), num_labels, dropout=dropout)
     return model, tokenizer
 
 

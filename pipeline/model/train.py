@@ -218,7 +218,8 @@ def train(
     if parent_version:
         data.parent_version = parent_version
     labels = [*data.labels, *data.auxiliary]  # output columns: the labels, then auxiliary token targets
-    model, tokenizer = build_model(config.base_model, len(labels), hp.dropout, relative_to=Path(config.base_dir))
+    model, tokenizer = build_model(config.base_model, len(labels), hp.dropout, relative_to=Path(config.base_dir),
+                                   attention_dropout=hp.attention_dropout)
     if hp.freeze_embeddings or hp.frozen_layers:
         freeze_embeddings(model, hp.frozen_layers)
     device = torch.device(device)
