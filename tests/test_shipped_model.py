@@ -26,3 +26,16 @@ def test_the_shipped_model_annotates_a_sample_article(monkeypatch):
         actor = span.attributes.get("actor")
         if actor:
             assert 0 <= actor["start"] < actor["end"] <= len(text)
+
+
+def test_the_python_api_annotates_with_the_current_model_by_default(monkeypatch):
+    import pipeline
+
+    monkeypatch.delenv("FRAMING_MODEL", raising=False)
+    monkeypatch.delenv("FRAMING_MODELS_DIR", raising=False)
+    annotator = pipeline.Annotator.load()
+    assert annotator.model_version == Annotator.load(current_model_dir()).model_version
+    texts = ["The so-called government staged an illegal referendum.", "Rain fell overnight."]
+    documents = list(annotator.annotate_many(texts))
+    assert [d.text for d in documents] == texts
+    assert annotator.annotate(texts[0]).to_dict() == documents[0].to_dict()
