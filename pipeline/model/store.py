@@ -163,9 +163,10 @@ def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: Mode
     except (KeyError, RuntimeError) as error:
         raise ConfigError(f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: {error}") from None
     model = FramingModel(encoder, len(meta.targets), dropout=meta.dropout)
-    missing = sorted({name for name, _ in model.named_parameters() if not name.startswith(prefix)} - set(heads))
-    if missing or sorted(set(heads) - {name for name, _ in model.named_parameters()}):
+    expected = {name for name, _ in model.named_parameters() if not name.startswith(prefix)}
+    missing, unexpected = sorted(expected - set(heads)), sorted(set(heads) - expected)
+    if missing or unexpected:
         raise ConfigError(f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: "
-                          f"heads missing {missing[:3]}")
+                          f"missing {missing[:3]}, unexpected {unexpected[:3]}")
     model.load_state_dict(heads, strict=False)
     return model, OffsetTokenizer(base_dir)
