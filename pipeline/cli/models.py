@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pipeline.cli.options import device_option
+from pipeline.cli.options import device_option, threads_option
 
 
 @click.group()
@@ -56,20 +56,15 @@ def use_command(model_dir: str) -> None:
               help="After tuning each label alone, re-tune the techniques' span thresholds together for span "
                    "identification (SI) F1.")
 @click.option("--set-current", is_flag=True, help="Make the new version the default one (models/CURRENT).")
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="CPU threads for torch.")
+@threads_option
 @device_option
-def calibrate_command(model_dir: str, out: str, joint: bool, set_current: bool, threads: int | None,
-                      device: str) -> None:
+def calibrate_command(model_dir: str, out: str, joint: bool, set_current: bool, device: str) -> None:
     """Re-tune MODEL_DIR's decision thresholds on its validation documents, without retraining, and write the
     result as a new model version (same weights, new thresholds, MODEL_DIR as its parent)."""
     from pipeline.model.calibrate import calibrated_copy
     from pipeline.model.registry import set_current as make_current
     from pipeline.model.store import read_meta
 
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     written, result = calibrated_copy(model_dir, out, joint=joint, device=device)
     meta = read_meta(written)
     click.echo(f"model {meta.version} (thresholds re-tuned from {meta.parent_version}) written to {written}")

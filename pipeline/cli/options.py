@@ -150,6 +150,22 @@ def device_option(command: Callable[..., Any]) -> Callable[..., Any]:
                         help="Torch device for the model: cpu, cuda, cuda:1, mps.")(command)
 
 
+def _set_threads(context: click.Context, parameter: click.Parameter, value: int | None) -> int | None:
+    if value:
+        import torch
+
+        torch.set_num_threads(value)
+    return value
+
+
+def threads_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--threads N``: torch's CPU threads, set as the option is read (default: torch's choice)."""
+    return click.option("--threads", type=click.IntRange(1, 256), default=None, callback=_set_threads,
+                        expose_value=False,
+                        help="CPU threads for torch (default: torch's choice; 1 is faster on a machine busy "
+                             "with other work).")(command)
+
+
 def refuse_to_overwrite_inputs(out: str | None, paths: Iterable[str]) -> None:
     """Raise ConfigError when the output file is one of the inputs (it would be emptied before it is read)."""
     if out is None or out == "-" or not os.path.exists(out):

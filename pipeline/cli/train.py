@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.options import device_option
+from pipeline.cli.options import device_option, threads_option
 
 
 @click.command()
@@ -16,12 +16,11 @@ from pipeline.cli.options import device_option
               help="Model directory to write (default: models/<config name>).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from the last checkpoint in --out.")
 @click.option("--set-current", is_flag=True, help="Make the new model the default one (models/CURRENT).")
-@click.option("--threads", type=click.IntRange(1, 256), default=None,
-              help="CPU threads for torch (default: torch's choice; 1 is faster on a machine busy with other work).")
+@threads_option
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 @device_option
-def train(config_path: str, out: str | None, resume: bool, set_current: bool, threads: int | None,
-          progress: bool, device: str) -> None:
+def train(config_path: str, out: str | None, resume: bool, set_current: bool, progress: bool,
+          device: str) -> None:
     """Train the framing-device classifier and write a self-describing model directory.
 
     Checkpoints are written every `checkpoint_every` steps; after an interruption, run the same command with
@@ -32,10 +31,6 @@ def train(config_path: str, out: str | None, resume: bool, set_current: bool, th
     from pipeline.model.store import read_meta
     from pipeline.model.train import train as run_training
 
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     config = load_config(config_path)
     out_dir = Path(out) if out else models_dir() / config.name
     written = run_training(config, out_dir, resume=resume, progress=progress, device=device)
