@@ -335,3 +335,41 @@ def test_attention_dropout_reaches_the_encoder_and_is_recorded(tiny_encoder_dir,
     train(tiny_config(tiny_encoder_dir, attention_dropout=0.0, max_steps=2), out,
           prepared=prepared(tokenizer, toy_documents(1)), progress=False)
     assert "attention dropout 0.0" in (out / "model-card.md").read_text()
+
+
+def test_a_shallower_model_keeps_the_lowest_layers_and_reloads_the_same_on_both_paths(tiny_encoder_dir, tmp_path,
+                                                                                     monkeypatch):
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    out = tmp_path / "one-layer"
+    train(tiny_config(tiny_encoder_dir, encoder_layers=1, max_steps=3), out,
+          prepared=prepared(tokenizer, toy_documents(1)), progress=False)
+    stored = load_file(str(out / "weights.safetensors"))
+    assert any(name.startswith("encoder.encoder.layer.0.") for name in stored)
+    assert not any(name.startswith("encoder.encoder.layer.1.") for name in stored)
+    assert "lowest 1 layers" in (out / "model-card.md").read_text()
+
+    text = "The corrupt regime lied to everyone again. Officials met on Monday."
+    fast = Annotator.load(out, all_scores=True)
+    assert len(fast.model.encoder.layers) == 1
+    monkeypatch.setenv("FRAMING_ENCODER", "transformers")
+    slow = Annotator.load(out, all_scores=True)
+    assert slow.model.encoder.config.num_hidden_layers == 1
+    for a, b in zip(fast.annotate(text).sentences, slow.annotate(text).sentences):
+        assert all(abs(a.labels[k] - b.labels[k]) < 1e-4 for k in a.labels)
+
+
+@pytest.mark.parametrize("value", [0, 2.5, True])
+def test_an_encoder_layer_count_that_is_not_a_whole_number_of_at_least_one_is_refused(value):
+    from pipeline.errors import ConfigError
+    from pipeline.model.config import config_from_dict
+
+    with pytest.raises(ConfigError, match=r"hyperparameters\.encoder_layers"):
+        config_from_dict({"hyperparameters": {"encoder_layers": value}})
+
+
+def test_more_encoder_layers_than_the_base_has_are_refused(tiny_encoder_dir):
+    from pipeline.errors import ConfigError
+    from pipeline.model.store import build_model
+
+    with pytest.raises(ConfigError, match="3 asked for, but the encoder .* has 2 layers"):
+        build_model(str(tiny_encoder_dir), 2, 0.1, encoder_layers=3)

@@ -42,8 +42,9 @@ def load_tokenizer(base_dir: Path):
     return tokenizer
 
 
-def load_encoder(base_dir: Path, *, attention_dropout: float | None = None):
-    """The encoder of ``base_dir``; ``attention_dropout`` overrides its attention-probability dropout."""
+def load_encoder(base_dir: Path, *, attention_dropout: float | None = None, layers: int | None = None):
+    """The encoder of ``base_dir``; ``attention_dropout`` overrides its attention-probability dropout and
+    ``layers`` keeps only its lowest transformer layers."""
     from transformers import AutoConfig, AutoModel
     from transformers.utils import logging as transformers_logging
 
@@ -55,7 +56,21 @@ def load_encoder(base_dir: Path, *, attention_dropout: float | None = None):
             raise ConfigError(f"attention_dropout: the encoder in {base_dir} ({config.model_type}) has no attention "
                               f"dropout setting (looked for {', '.join(_ATTENTION_DROPOUT_NAMES)})")
         setattr(config, names[0], attention_dropout)
-    return AutoModel.from_pretrained(str(base_dir), config=config, local_files_only=True, use_safetensors=True)
+    if layers is not None:
+        config.num_hidden_layers = checked_layer_count(layers, config.num_hidden_layers, base_dir)
+    verbosity = transformers_logging.get_verbosity()
+    if layers is not None:  # the dropped layers' weights are unused on purpose: no load report listing them
+        transformers_logging.set_verbosity_error()
+    try:
+        return AutoModel.from_pretrained(str(base_dir), config=config, local_files_only=True, use_safetensors=True)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+
+
+def checked_layer_count(layers: int, available: int, base_dir: Path) -> int:
+    if not 1 <= layers <= available:
+        raise ConfigError(f"encoder_layers: {layers} asked for, but the encoder in {base_dir} has {available} layers")
+    return layers
 
 
 # what Hugging Face configs call the dropout on attention probabilities (BERT/RoBERTa/DeBERTa; DistilBERT)

@@ -50,6 +50,7 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
             f"learning rate {hp.learning_rate} (heads {hp.head_learning_rate}), embeddings "
             f"{'frozen' if hp.freeze_embeddings else 'trained'}, "
             + (f"attention dropout {hp.attention_dropout}, " if hp.attention_dropout is not None else "")
+            + (f"the lowest {hp.encoder_layers} layers of the base encoder, " if hp.encoder_layers else "")
             + f"seed {config.seed}."
         )
     calibrated = "validation_calibrated" in meta.metrics

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipeline.model.base import checked_layer_count
+
 # the row count oneDNN packs weights for: a batch of 8 windows of 256 tokens (any other size still works)
 _PACK_ROWS = 2048
 
@@ -169,12 +171,15 @@ class InferenceBert(nn.Module):
         )
 
     @classmethod
-    def from_safetensors(cls, base_dir: Path, overrides: dict[str, torch.Tensor]) -> InferenceBert:
+    def from_safetensors(cls, base_dir: Path, overrides: dict[str, torch.Tensor],
+                         layers: int | None = None) -> InferenceBert:
         """The encoder of ``base_dir/model.safetensors`` with ``overrides`` (fine-tuned tensors, named as in
-        transformers' ``BertModel``) replacing the base weights."""
+        transformers' ``BertModel``) replacing the base weights; ``layers`` keeps only the lowest ones."""
         from safetensors.torch import load_file
 
         config = json.loads((Path(base_dir) / "config.json").read_text(encoding="utf-8"))
+        if layers is not None:
+            config["num_hidden_layers"] = checked_layer_count(layers, config["num_hidden_layers"], base_dir)
         stored = load_file(str(Path(base_dir) / "model.safetensors"))
         state = {_strip_prefix(name): tensor for name, tensor in stored.items()}
         for name, tensor in overrides.items():

@@ -50,6 +50,7 @@ class ModelMeta:
     stride: int = 32
     dropout: float = 0.1
     frozen_layers: int = 0
+    encoder_layers: int | None = None  # the lowest N layers of the base encoder (None: all of them)
     parent_version: str | None = None
     created_at: str | None = None
     label_support: dict[str, int] = field(default_factory=dict)
@@ -83,10 +84,11 @@ def write_meta(model_dir: Path, meta: ModelMeta) -> None:
 
 
 def build_model(base_model: str, num_labels: int, dropout: float, *, relative_to: Path | None = None,
-                attention_dropout: float | None = None):
+                attention_dropout: float | None = None, encoder_layers: int | None = None):
     base_dir = resolve_base_model(base_model, relative_to=relative_to)
     tokenizer = load_tokenizer(base_dir)
-    model = FramingModel(load_encoder(base_dir, attention_dropout=attention_dropout), num_labels, dropout=dropout)
+    encoder = load_encoder(base_dir, attention_dropout=attention_dropout, layers=encoder_layers)
+    model = FramingModel(encoder, num_labels, dropout=dropout)
     return model, tokenizer
 
 
@@ -140,7 +142,7 @@ def load_model_dir(model_dir: Path, *, cpu_inference: bool = False) -> tuple[Fra
 
 
 def _transformers_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: ModelMeta, model_dir: Path):
-    model = FramingModel(load_encoder(base_dir), len(meta.targets), dropout=meta.dropout)
+    model = FramingModel(load_encoder(base_dir, layers=meta.encoder_layers), len(meta.targets), dropout=meta.dropout)
     freeze_embeddings(model, meta.frozen_layers)
     expected = set(trainable_state(model))
     unexpected = sorted(set(stored) - expected)
@@ -159,7 +161,7 @@ def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: Mode
     encoder_weights = {name[len(prefix):]: t.float() for name, t in stored.items() if name.startswith(prefix)}
     heads = {name: t.float() for name, t in stored.items() if not name.startswith(prefix)}
     try:
-        encoder = InferenceBert.from_safetensors(base_dir, encoder_weights)
+        encoder = InferenceBert.from_safetensors(base_dir, encoder_weights, layers=meta.encoder_layers)
     except (KeyError, RuntimeError) as error:
         raise ConfigError(f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: {error}") from None
     model = FramingModel(encoder, len(meta.targets), dropout=meta.dropout)

@@ -219,7 +219,7 @@ def train(
         data.parent_version = parent_version
     labels = [*data.labels, *data.auxiliary]  # output columns: the labels, then auxiliary token targets
     model, tokenizer = build_model(config.base_model, len(labels), hp.dropout, relative_to=Path(config.base_dir),
-                                   attention_dropout=hp.attention_dropout)
+                                   attention_dropout=hp.attention_dropout, encoder_layers=hp.encoder_layers)
     if hp.freeze_embeddings or hp.frozen_layers:
         freeze_embeddings(model, hp.frozen_layers)
     device = torch.device(device)
@@ -363,6 +363,7 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
         stride=hp.stride,
         dropout=hp.dropout,
         frozen_layers=hp.frozen_layers,
+        encoder_layers=hp.encoder_layers,
         parent_version=data.parent_version,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         label_support=data.train_support,
