@@ -112,3 +112,52 @@ def test_models_calibrate_writes_a_new_version_and_leaves_the_original(models_ro
 
     status, output = _framing(capsys, "models", "calibrate", str(parent), "--out", str(out))
     assert status == 2 and "already exists" in output
+
+
+def _train_variant(models_root, name: str, **changes):
+    import dataclasses
+
+    from pipeline.model.config import load_config
+    from pipeline.model.train import train
+
+    config = load_config(models_root.parent / "tiny.yaml")
+    hyperparameters = dataclasses.replace(config.hyperparameters, **changes.pop("hyperparameters", {}))
+    return train(dataclasses.replace(config, hyperparameters=hyperparameters, **changes), models_root / name,
+                 progress=False)
+
+
+def test_models_average_writes_the_mean_of_the_weights_as_a_new_version(models_root, capsys):
+    import torch
+    from safetensors.torch import load_file
+
+    from pipeline.model.annotator import Annotator
+    from pipeline.model.store import read_meta
+
+    first, second = models_root / "tiny-v1", _train_variant(models_root, "tiny-lr", hyperparameters={"learning_rate": 5e-4})
+    before = {d: (d / "weights.safetensors").read_bytes() for d in (first, second)}
+    out = models_root / "tiny-soup"
+    status, output = _framing(capsys, "models", "average", str(first), str(second), "--out", str(out))
+    assert status == 0, output
+
+    assert {d: (d / "weights.safetensors").read_bytes() for d in (first, second)} == before  # members untouched
+    a, b = load_file(str(first / "weights.safetensors")), load_file(str(second / "weights.safetensors"))
+    mean = load_file(str(out / "weights.safetensors"))
+    assert mean.keys() == a.keys()
+    for name in a:
+        assert torch.allclose(mean[name].float(), (a[name].float() + b[name].float()) / 2, atol=1e-3)
+    meta = read_meta(out)
+    assert meta.metrics["averaged_from"] == [read_meta(first).version, read_meta(second).version]
+    assert meta.parent_version == read_meta(first).version and meta.version not in meta.metrics["averaged_from"]
+    assert "the mean of those of" in (out / "model-card.md").read_text()
+    text = "The corrupt regime lied again. Critics doubt the official figures."
+    assert all(text[s.start:s.end] for s in Annotator.load(out).annotate(text).spans)
+
+
+def test_models_trained_on_another_split_are_not_averaged(models_root, capsys):
+    other = _train_variant(models_root, "tiny-seed", seed=99)
+    out = models_root / "tiny-soup"
+    status, output = _framing(capsys, "models", "average", str(models_root / "tiny-v1"), str(other), "--out", str(out))
+    assert status == 2 and "differ in their validation documents" in output
+    assert not out.exists()
+    status, output = _framing(capsys, "models", "average", str(other), "--out", str(out))
+    assert status == 2 and "at least two" in output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -62,12 +63,37 @@ def calibrate_command(model_dir: str, out: str, joint: bool, set_current: bool, 
     """Re-tune MODEL_DIR's decision thresholds on its validation documents, without retraining, and write the
     result as a new model version (same weights, new thresholds, MODEL_DIR as its parent)."""
     from pipeline.model.calibrate import calibrated_copy
-    from pipeline.model.registry import set_current as make_current
     from pipeline.model.store import read_meta
 
     written, result = calibrated_copy(model_dir, out, joint=joint, device=device)
+    _report(written, result, f"thresholds re-tuned from {read_meta(written).parent_version}", set_current)
+
+
+@models.command("average")
+@click.argument("model_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory of the new model version.")
+@click.option("--set-current", is_flag=True, help="Make the new version the default one (models/CURRENT).")
+@threads_option
+@device_option
+def average_command(model_dirs: tuple[str, ...], out: str, set_current: bool, device: str) -> None:
+    """Average the weights of MODEL_DIRS (fine-tuned from the same base encoder on the same split, e.g. runs
+    with other hyper-parameters or seeds), re-tune the thresholds on their validation documents and write the
+    result as a new model version (the first MODEL_DIR is its parent; none is changed)."""
+    from pipeline.model.calibrate import calibrated_copy
+
+    if len(model_dirs) < 2:
+        raise click.UsageError("give at least two model directories to average")
+    members = [Path(d) for d in model_dirs]
+    written, result = calibrated_copy(members[0], out, device=device, average_with=members[1:])
+    _report(written, result, f"the mean of {len(model_dirs)} models' weights", set_current)
+
+
+def _report(written, result, origin: str, set_current: bool) -> None:
+    from pipeline.model.registry import set_current as make_current
+    from pipeline.model.store import read_meta
+
     meta = read_meta(written)
-    click.echo(f"model {meta.version} (thresholds re-tuned from {meta.parent_version}) written to {written}")
+    click.echo(f"model {meta.version} ({origin}) written to {written}")
     for group in result.joint:
         before, after = group["si_f1"]
         click.echo(f"  validation SI F1 of {group['labels']} technique labels: {before:.3f} per label, "

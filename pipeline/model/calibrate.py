@@ -244,10 +244,12 @@ def calibrate_model_dir(model_dir, documents: Sequence[Document] | None = None, 
     return result
 
 
-def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cpu") -> tuple[Path, Calibration]:
+def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cpu",
+                    average_with: Sequence[Path] = ()) -> tuple[Path, Calibration]:
     """A new model version: the weights of ``model_dir`` (left untouched) with thresholds re-tuned on its
     validation documents. Its version string is new (the digest covers weights and thresholds) and names
-    ``model_dir``'s version as its parent."""
+    ``model_dir``'s version as its parent. With ``average_with``, the weights are the mean of ``model_dir``'s
+    and theirs (``pipeline.model.average``)."""
     import hashlib
     import json
     import os
@@ -255,6 +257,7 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
     from datetime import UTC, datetime
 
     from pipeline.errors import ConfigError
+    from pipeline.model.average import check_compatible, write_average
     from pipeline.model.card import write_model_card
     from pipeline.model.config import DEFAULT_BASE_MODEL, load_config, saved_config_yaml
     from pipeline.model.store import WEIGHTS_FILE, read_meta, write_meta
@@ -264,11 +267,15 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
     meta = read_meta(model_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ConfigError(f"{out_dir} already exists and is not empty: choose a new directory for the new version")
+    members = [model_dir, *(Path(d) for d in average_with)]
+    averaged_from = [m.version for m in check_compatible(members)] if average_with else None
     config = load_config(model_dir / "config.yaml")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in (WEIGHTS_FILE, "taxonomy.yaml", "train-log.jsonl"):
         if (model_dir / name).is_file():
             shutil.copyfile(model_dir / name, out_dir / name)
+    if averaged_from:
+        write_average(members, out_dir / WEIGHTS_FILE)
     (out_dir / "config.yaml").write_text(saved_config_yaml(config, out_dir), encoding="utf-8")
     parent = meta.version
     if meta.base_model != DEFAULT_BASE_MODEL:
@@ -282,6 +289,8 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
     meta.parent_version = parent
     meta.created_at = datetime.now(UTC).isoformat(timespec="seconds")
     meta.metrics["calibrated_from"] = parent
+    if averaged_from:
+        meta.metrics["averaged_from"] = averaged_from
     meta.metrics.pop("recorded_evaluations", None)  # they scored the parent's thresholds
     write_meta(out_dir, meta)
     write_model_card(out_dir, meta, config)

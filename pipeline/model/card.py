@@ -76,7 +76,11 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
                   f"for label-blind span identification on the {group['documents']} validation documents that "
                   f"annotate them: SI F1 {before} with each label's own best threshold, {after} tuned together "
                   "(the span thresholds above are the joint ones)."]
-    if meta.metrics.get("calibrated_from"):
+    if meta.metrics.get("averaged_from"):
+        lines += ["", f"Weights: the mean of those of {', '.join(meta.metrics['averaged_from'])} (`framing models "
+                  "average`); thresholds re-tuned on the shared validation documents (the training details above "
+                  "are those of the first)."]
+    elif meta.metrics.get("calibrated_from"):
         lines += ["", f"Weights of {meta.metrics['calibrated_from']}; thresholds re-tuned with "
                   "`framing models calibrate` (the training details above are those of that version)."]
     history = training.get("history") or []

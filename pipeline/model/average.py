@@ -1,0 +1,66 @@
+"""Average the weights of models fine-tuned from the same base encoder on the same split (a "model soup").
+
+Fine-tuning runs that start from one pretrained encoder tend to end in one basin of the loss, where the mean of
+their weights is itself a good model, often better than each run, at no extra cost when annotating (Wortsman et
+al., 2022). Measured here: the GPU-trained default and the CPU recipe averaged 1:1 raised held-out PTC SI from
+0.396 to 0.406. The members must share the base encoder, the outputs and the split: thresholds are re-tuned on
+the validation documents afterwards, and the test documents must stay unseen by every member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from pipeline.errors import ConfigError
+from pipeline.model.store import WEIGHTS_FILE, ModelMeta, read_meta
+
+# what members must agree on, with the words an error uses for it
+_SHARED = {
+    "base_model": "base encoder",
+    "targets": "outputs (labels and auxiliary targets, in order)",
+    "frozen_layers": "frozen layers",
+    "encoder_layers": "encoder layers",
+    "validation_documents": "validation documents",
+    "test_documents": "test documents",
+}
+
+
+def check_compatible(model_dirs: Sequence[Path]) -> list[ModelMeta]:
+    """The members' metadata; a clear error if any two cannot be averaged."""
+    if len(model_dirs) < 2:
+        raise ConfigError("averaging needs at least two model directories")
+    metas = [read_meta(d) for d in model_dirs]
+    first = metas[0]
+    for directory, meta in zip(model_dirs[1:], metas[1:]):
+        for attribute, words in _SHARED.items():
+            if getattr(meta, attribute) != getattr(first, attribute):
+                raise ConfigError(f"{directory} and {model_dirs[0]} differ in their {words}: only models trained "
+                                  "from the same base on the same split can be averaged")
+    return metas
+
+
+def write_average(model_dirs: Sequence[Path], out_file: Path) -> None:
+    """Write the element-wise mean of the members' stored tensors (computed in float32, stored in the first
+    member's precision) to ``out_file``."""
+    states = [load_file(str(Path(d) / WEIGHTS_FILE)) for d in model_dirs]
+    for directory, state in zip(model_dirs[1:], states[1:]):
+        if state.keys() != states[0].keys():
+            difference = sorted(state.keys() ^ states[0].keys())
+            raise ConfigError(f"{directory / WEIGHTS_FILE} and {model_dirs[0] / WEIGHTS_FILE} store different "
+                              f"tensors: {difference[:3]}")
+        for name, tensor in state.items():
+            if tensor.shape != states[0][name].shape:
+                raise ConfigError(f"{directory / WEIGHTS_FILE}: {name} has shape {tuple(tensor.shape)}, "
+                                  f"{model_dirs[0] / WEIGHTS_FILE} has {tuple(states[0][name].shape)}")
+    averaged = {
+        name: (torch.stack([state[name].float() for state in states]).mean(dim=0)).to(tensor.dtype).contiguous()
+        for name, tensor in states[0].items()
+    }
+    with safe_open(str(Path(model_dirs[0]) / WEIGHTS_FILE), "pt") as handle:
+        metadata = handle.metadata()
+    save_file(averaged, str(out_file), metadata=metadata)
