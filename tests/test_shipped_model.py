@@ -1,19 +1,28 @@
-"""The model shipped in models/ loads from the PyPI base encoder and annotates a sample, offsets intact."""
+"""The models shipped in models/ load from the PyPI base encoder and annotate a sample, offsets intact."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline.model.annotator import Annotator
 from pipeline.model.registry import current_model_dir
 
-SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "articles" / "03-so-called-referendum.txt"
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "examples" / "articles" / "03-so-called-referendum.txt"
+SHIPPED = sorted(path.parent.name for path in (REPO / "models").glob("*/framing-model.json"))
 
 
-def test_the_shipped_model_annotates_a_sample_article(monkeypatch):
+def test_the_current_model_is_one_of_the_shipped_ones(monkeypatch):
     monkeypatch.delenv("FRAMING_MODEL", raising=False)
     monkeypatch.delenv("FRAMING_MODELS_DIR", raising=False)
-    annotator = Annotator.load(current_model_dir())
+    assert current_model_dir().name in SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_model_annotates_a_sample_article(name):
+    annotator = Annotator.load(REPO / "models" / name)
     assert {"blame_attribution", "delegitimation", "loaded_language"} <= set(annotator.labels)
     text = SAMPLE.read_text(encoding="utf-8")
     document = annotator.annotate(text)
