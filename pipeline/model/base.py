@@ -56,11 +56,10 @@ def load_encoder(base_dir: Path, *, attention_dropout: float | None = None, laye
             raise ConfigError(f"attention_dropout: the encoder in {base_dir} ({config.model_type}) has no attention "
                               f"dropout setting (looked for {', '.join(_ATTENTION_DROPOUT_NAMES)})")
         setattr(config, names[0], attention_dropout)
+    verbosity = transformers_logging.get_verbosity()
     if layers is not None:
         config.num_hidden_layers = checked_layer_count(layers, config.num_hidden_layers, base_dir)
-    verbosity = transformers_logging.get_verbosity()
-    if layers is not None:  # the dropped layers' weights are unused on purpose: no load report listing them
-        transformers_logging.set_verbosity_error()
+        transformers_logging.set_verbosity_error()  # the dropped layers' weights go unused on purpose: no report
     try:
         return AutoModel.from_pretrained(str(base_dir), config=config, local_files_only=True, use_safetensors=True)
     finally:

@@ -271,7 +271,7 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
     averaged_from = [m.version for m in check_compatible(members)] if average_with else None
     config = load_config(model_dir / "config.yaml")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (WEIGHTS_FILE, "taxonomy.yaml", "train-log.jsonl"):
+    for name in ("taxonomy.yaml", "train-log.jsonl") + (() if averaged_from else (WEIGHTS_FILE,)):
         if (model_dir / name).is_file():
             shutil.copyfile(model_dir / name, out_dir / name)
     if averaged_from:
