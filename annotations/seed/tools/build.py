@@ -7,6 +7,8 @@ Decisions are written per unit id of the pool (see propose.py) in `<work>/decisi
     u00014 L: legitimate authorities#2                second occurrence of the phrase in the sentence
     u00015 x                                          not a usable unit (broken sentence): left out
 
+A file whose first line is `// annotator: NAME` records NAME as the annotator of its units (default `team-a`).
+
 `B`, `L`, `D` are blame_attribution, legitimation, delegitimation. A span is given by its text (`#n` picks
 the n-th occurrence) or as `first words ... last words`; `@` gives the blamed actor's text. The resolver
 finds the text in the unit (quotes, dashes and case folded, offsets unchanged), refuses ambiguous or missing
@@ -152,10 +154,14 @@ def parse_decision(decision: str, unit: str, offset: int) -> tuple[list[dict], s
     return spans, note, False
 
 
-def read_decisions(folder: Path) -> dict[str, tuple[str, str]]:
-    decisions: dict[str, tuple[str, str]] = {}
+def read_decisions(folder: Path) -> dict[str, tuple[str, str, str]]:
+    """unit id -> (decision, file:line, annotator)."""
+    decisions: dict[str, tuple[str, str, str]] = {}
     for path in sorted(folder.glob("*.txt")):
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
+        lines = path.read_text().splitlines()
+        header = re.fullmatch(r"//\s*annotator:\s*(\S+)\s*", lines[0]) if lines else None
+        annotator = header.group(1) if header else ANNOTATOR
+        for number, line in enumerate(lines, start=1):
             if not line.strip() or line.startswith("//"):
                 continue
             unit_id, _, decision = line.strip().partition(" ")
@@ -163,7 +169,7 @@ def read_decisions(folder: Path) -> dict[str, tuple[str, str]]:
                 raise SystemExit(
                     f"{path}:{number}: {unit_id} decided twice (first in {decisions[unit_id][1]})"
                 )
-            decisions[unit_id] = (decision, f"{path}:{number}")
+            decisions[unit_id] = (decision, f"{path}:{number}", annotator)
     return decisions
 
 
@@ -189,7 +195,7 @@ def main() -> None:
             if split == "test":
                 test_units.append(place)
             continue
-        decision, where = decisions[unit["id"]]
+        decision, where, annotator = decisions[unit["id"]]
         try:
             spans, note, exclude = parse_decision(decision, sentence, unit["start"])
         except DecisionError as error:
@@ -203,7 +209,7 @@ def main() -> None:
         record = {
             **place,
             "split": split,
-            "annotator": ANNOTATOR,
+            "annotator": annotator,
             "guideline_version": GUIDELINE_VERSION,
             "spans": spans,
         }
