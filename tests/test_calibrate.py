@@ -14,6 +14,7 @@ from pipeline.model.calibrate import (
     joint_span_thresholds,
     label_groups,
     span_f1,
+    unit_decision_threshold,
 )
 
 TEXT = "The regime lies again. Critics say the vote was rigged. Officials met on Monday."
@@ -75,6 +76,19 @@ def test_small_label_groups_keep_their_per_label_thresholds():
     data["D"] = other
     assert label_groups(data, ["A", "B", "C", "D"], min_labels=2) == [["A", "B", "C"]]
     assert label_groups(data, ["A", "B", "C", "D"]) == []  # default: groups of 4 labels or more
+
+
+def test_sentence_threshold_is_tuned_for_the_label_a_sentence_gets_from_either_head():
+    # unit 0 is the only positive. Its span is found (0.9); its sentence score (0.3) is lower than the false
+    # alarm of unit 1 (0.4). Alone, the sentence head's best threshold (0.3) flags both units; given that the
+    # span already flags unit 0, the best sentence threshold is above every unit's score.
+    data = _label_data({"regime": 0.9, "lies": 0.9}, [("regime lies", "A")], "A")
+    data.unit_probs, data.unit_gold = [0.3, 0.4, 0.1], [1, 0, 0]
+    threshold, f1 = unit_decision_threshold(data, "A", span_threshold=0.5)
+    assert f1 == 1.0 and threshold > 0.4
+    # without a span head the decision is the sentence head's alone
+    threshold, f1 = unit_decision_threshold(data, "A", span_threshold=None)
+    assert threshold <= 0.3 and abs(f1 - 2 / 3) < 1e-9
 
 
 def _framing(capsys, *args: str) -> tuple[int, str]:

@@ -68,8 +68,13 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
         quality = tuned.get(label, {})
         lines.append(
             f"| {label} | {meta.label_support.get(label, 0)} | {status} | {thresholds.get('sentence', '-')} | "
-            f"{thresholds.get('span', '-')} | {quality.get('sentence_f1', '-')} | {quality.get(span_metric, '-')} |"
+            f"{thresholds.get('span', '-')} | {quality.get('unit_f1', quality.get('sentence_f1', '-'))} | "
+            f"{quality.get(span_metric, '-')} |"
         )
+    if any("unit_f1" in quality for quality in tuned.values()):
+        lines += ["", "For the labels annotated per sentence (the seed set's devices), the sentence threshold is "
+                  "tuned for the label the output gives a sentence (score over the threshold, or a span of the "
+                  "label inside it), and the sentence F1 above is that decision's F1."]
     for group in meta.metrics.get("validation_joint") or []:
         before, after = group["si_f1"]
         lines += ["", f"The span thresholds of the {group['labels']} technique labels were then re-tuned together "
