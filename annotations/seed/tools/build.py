@@ -46,6 +46,8 @@ TEST_SHARE = 0.30
 # links nothing.
 MIN_SHARED_CHARS = 80
 MAX_SHARING = 4
+# a span code after the note: the note (" # ...") must end the line, or the spans after it are lost
+_SPAN_AFTER_NOTE = re.compile(r"\|\s*[BLD]\s*:")
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
 
 
@@ -131,6 +133,8 @@ def _whole_words(text: str, start: int, end: int) -> bool:
 def parse_decision(decision: str, unit: str, offset: int) -> tuple[list[dict], str | None, bool]:
     """Spans (document offsets), note and whether the unit is excluded."""
     decision, _, note = decision.partition(" # ")
+    if _SPAN_AFTER_NOTE.search(note):
+        raise DecisionError(f"a span follows the note {note.strip()!r}: put the note at the end of the line")
     decision = decision.strip()
     note = note.strip() or None
     if decision == "x":

@@ -48,6 +48,8 @@ GUIDELINE_VERSION = "1.0"
 CODES = {"B": "blame_attribution", "L": "legitimation", "D": "delegitimation"}
 UNITS_FILE = SEED_DIR / "units-test.jsonl"
 OUTPUT_FILE = SEED_DIR / "devices-test-pass2.jsonl"
+# a span code after the note: the note (" # ...") must end the line, or the spans after it are lost
+_SPAN_AFTER_NOTE = re.compile(r"\|\s*[BLD]\s*:")
 _FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 _CACHE: dict[tuple[str, str], str] = {}
 
@@ -129,9 +131,11 @@ def locate(unit_text: str, phrase: str, where: str) -> tuple[int, int]:
     return ranges[occurrence - 1]
 
 
-def parse_decision(line: str, unit: dict, unit_text: str) -> dict:
+def parse_decision(line: str, unit: dict, unit_text: str, annotator: str = ANNOTATOR) -> dict:
     where = unit["id"]
     body, _, note = line.partition(" # ")
+    if _SPAN_AFTER_NOTE.search(note):
+        raise ValueError(f"{where}: a span follows the note {note.strip()!r}: put the note at the end of the line")
     body = body.split(None, 1)[1].strip() if len(body.split(None, 1)) > 1 else ""
     record = {
         "corpus": unit["corpus"],
@@ -140,7 +144,7 @@ def parse_decision(line: str, unit: dict, unit_text: str) -> dict:
         "end": unit["end"],
         "sha1": unit["sha1"],
         "split": "test",
-        "annotator": ANNOTATOR,
+        "annotator": annotator,
         "guideline_version": GUIDELINE_VERSION,
         "spans": [],
     }
@@ -169,7 +173,7 @@ def parse_decision(line: str, unit: dict, unit_text: str) -> dict:
     return record
 
 
-def resolve(units: list[dict], work: Path) -> int:
+def resolve(units: list[dict], work: Path, annotator: str = ANNOTATOR, output: Path = OUTPUT_FILE) -> int:
     by_id = {unit["id"]: unit for unit in units}
     decisions: dict[str, str] = {}
     problems = []
@@ -194,7 +198,7 @@ def resolve(units: list[dict], work: Path) -> int:
             problems.append(f"{unit['id']}: sha1 mismatch")
             continue
         try:
-            records.append(parse_decision(decisions[unit["id"]], unit, unit_text))
+            records.append(parse_decision(decisions[unit["id"]], unit, unit_text, annotator))
         except ValueError as error:
             problems.append(str(error))
     order = sample_order(units)
@@ -204,12 +208,12 @@ def resolve(units: list[dict], work: Path) -> int:
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
-    with open(OUTPUT_FILE, "w", encoding="utf-8") as handle:
+    with open(output, "w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    loaded = load_standoff(OUTPUT_FILE)
+    loaded = load_standoff(output)
     positives = {label: sum(label in unit.labels for unit in loaded) for label in CODES.values()}
-    print(f"wrote {len(loaded)} units to {OUTPUT_FILE}; positive units: {positives}")
+    print(f"wrote {len(loaded)} units to {output}; positive units: {positives}")
     return 0
 
 
@@ -222,6 +226,8 @@ def main() -> int:
     show_parser.add_argument("--context", type=int, default=300)
     resolve_parser = sub.add_parser("resolve")
     resolve_parser.add_argument("--work", type=Path, required=True)
+    resolve_parser.add_argument("--annotator", default=ANNOTATOR, help="annotator name recorded (a further pass: team-c)")
+    resolve_parser.add_argument("--out", type=Path, default=OUTPUT_FILE)
     args = parser.parse_args()
     units = load_units()
     if args.command == "order":
@@ -229,7 +235,7 @@ def main() -> int:
     elif args.command == "show":
         show(units, args.batch, args.context)
     else:
-        return resolve(units, args.work)
+        return resolve(units, args.work, args.annotator, args.out)
     return 0
 
 
