@@ -252,6 +252,18 @@ def _overlap_problems(units: Iterable[AnnotatedUnit]) -> Iterator[str]:
                 )
 
 
+def standoff_document_id(corpus: str, doc_id: str) -> str:
+    """The training id of a stand-off document: prefixed, so that it never collides with the full corpus
+    document it was drawn from (their label sets differ)."""
+    return f"seed:{corpus}:{doc_id}"
+
+
+def units_in_documents(units: Iterable[AnnotatedUnit], training_ids: Iterable[str]) -> list[AnnotatedUnit]:
+    """The units whose document is among ``training_ids`` (e.g. a model's validation documents)."""
+    wanted = set(training_ids)
+    return [unit for unit in units if standoff_document_id(unit.corpus, unit.doc_id) in wanted]
+
+
 def to_documents(
     units: Iterable[AnnotatedUnit], data_root: str | os.PathLike[str] | None = None
 ) -> list[Document]:

@@ -306,3 +306,23 @@ def test_a_training_source_reads_the_units_in_their_full_text_and_learns_only_fr
     assert sorted(document.span_text(s) for s in document.spans) == [
         "blame the council for the flooding", "referendum was a sham", "so-called referendum",
     ]
+
+
+def test_units_are_selected_by_the_training_ids_a_model_records_for_its_splits(tmp_path, data_root, monkeypatch):
+    # `framing evaluate --format standoff --split validation` scores only the units whose document the model
+    # held out: the ids it records are the training source's ids, so both must name a document alike
+    from pipeline.model.config import config_from_dict
+    from pipeline.model.sources import load_source
+    from pipeline.standoff import units_in_documents
+
+    path = write(tmp_path / "seed.jsonl", good_records())
+    monkeypatch.setenv("FRAMING_DATA_ROOT", str(data_root))
+    config = config_from_dict({"data": [{"format": "standoff", "path": str(path)}]})
+    training_ids = sorted(d.id for d in load_source(config.data[0], config, list(DEVICE_LABELS)))
+    units = load_standoff(path)
+    assert len(training_ids) >= 2
+
+    held_out = units_in_documents(units, training_ids[:1])
+    assert held_out and all(u in units for u in held_out)
+    assert {(u.corpus, u.doc_id) for u in held_out} == {tuple(training_ids[0].split(":", 2)[1:])}
+    assert units_in_documents(units, []) == []

@@ -39,7 +39,7 @@ _SHOWN_IDS = 5
               help="A model directory: annotate the articles with it, then score.")
 @click.option("--split", type=click.Choice(["all", "test", "validation"]), default="all", show_default=True,
               help="With --model: score only the documents the model held out as its test (never trained or "
-                   "tuned on) or validation split.")
+                   "tuned on) or validation split (with --format standoff: the units in those documents).")
 @click.option("--record", "record_name", metavar="NAME", default=None,
               help="With --model: also store the metrics under NAME in the model directory and its model card.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
@@ -80,7 +80,7 @@ def evaluate(
     if record_name and model_dir is None:
         raise click.UsageError("--record needs --model")
     if corpus_format == "standoff":
-        metrics = evaluate_seed(labels_path, articles, model_dir, as_json, device, examples)
+        metrics = evaluate_seed(labels_path, articles, model_dir, as_json, device, examples, split)
         if record_name:  # examples are for reading, not for the model card
             record_metrics(model_dir, record_name, {k: v for k, v in metrics.items() if k != "examples"})
         return
@@ -139,8 +139,9 @@ def select_split(gold: list[Document], model_dir: Path, split: str) -> list[Docu
 
 
 def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | None, as_json: bool,
-                  device: str = "cpu", examples: int = 0) -> dict[str, Any]:
-    """Per-device scores of a model on stand-off sentence annotations (the team's seed test set)."""
+                  device: str = "cpu", examples: int = 0, split: str = "all") -> dict[str, Any]:
+    """Per-device scores of a model on stand-off sentence annotations (the team's seed test set; with ``split``,
+    only the units of the training file's documents the model held out as that split)."""
     from pipeline.evaluate.standoff import evaluate_standoff, format_standoff
     from pipeline.model.annotator import Annotator
     from pipeline.standoff import load_standoff
@@ -148,6 +149,14 @@ def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | N
     if model_dir is None:
         raise click.UsageError("--format standoff scores a --model (records hold no unit boundaries)")
     units = load_standoff(labels_path, data_root)
+    if split != "all":
+        from pipeline.model.store import read_meta
+        from pipeline.standoff import units_in_documents
+
+        meta = read_meta(model_dir)
+        units = units_in_documents(units, meta.test_documents if split == "test" else meta.validation_documents)
+        if not units:
+            raise InputError(f"{labels_path}: no unit lies in a document of {model_dir}'s {split} split")
     annotator = Annotator.load(model_dir, device=device)
     labels = sorted({span.label for unit in units for span in unit.spans})
     metrics = evaluate_standoff(annotator, units, labels, data_root, examples=examples)

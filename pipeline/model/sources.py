@@ -53,14 +53,13 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
 
         documents = [Document.from_dict(record) for record in read_records(path)]
     elif source.format == "standoff":
-        from pipeline.standoff import load_standoff, to_documents
+        from pipeline.standoff import load_standoff, standoff_document_id, to_documents
 
-        # the team's annotations are the gold of this source; ids are prefixed so that a seed document never
-        # collides with the full corpus document it was drawn from (their label sets differ). The whole text is
+        # the team's annotations are the gold of this source (ids: ``standoff_document_id``). The whole text is
         # kept and segmented as `framing annotate` segments it, so the annotated sentences are read in their
         # context; the sentences outside the annotated ranges are unknown, never negatives.
         documents = [
-            Document(f"seed:{d.metadata['corpus']}:{d.id}", d.text, d.metadata, (),
+            Document(standoff_document_id(d.metadata["corpus"], d.id), d.text, d.metadata, (),
                      [replace(s, source="gold") for s in d.spans])
             for d in to_documents(load_standoff(path))
         ]
