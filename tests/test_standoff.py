@@ -251,7 +251,8 @@ def test_seed_split_is_by_document_without_twins_across_splits(seed):
     test_units = seed["test"]
 
     assert not documents["train"] & documents["test"]
-    assert 0.25 <= len(test_units) / (len(test_units) + len(seed["train"])) <= 0.30
+    # documents go to test with probability 0.30 (wave 5 added sentences to train documents only)
+    assert 0.25 <= len(documents["test"]) / len(documents["train"] | documents["test"]) <= 0.30
     assert len(test_units) >= 150
     assert all(any(label in u.labels for u in test_units) for label in DEVICE_LABELS)
     assert not [u.text for u in test_units if u.text in long_train_sentences]
