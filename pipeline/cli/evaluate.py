@@ -129,13 +129,19 @@ def record_metrics(model_dir: Path, name: str, metrics: dict[str, Any]) -> None:
 
 def select_split(gold: list[Document], model_dir: Path, split: str) -> list[Document]:
     """The gold documents the model kept out of training as its ``split``."""
+    wanted = held_out_ids(model_dir, split)
+    return [doc for doc in gold if doc.id in wanted]
+
+
+def held_out_ids(model_dir: Path, split: str) -> set[str]:
+    """The training ids of the documents ``model_dir`` held out as its ``split`` ("test" or "validation")."""
     from pipeline.model.store import read_meta
 
     meta = read_meta(model_dir)
     wanted = set(meta.test_documents if split == "test" else meta.validation_documents)
     if not wanted:
         raise InputError(f"{model_dir} records no {split} documents (trained with {split}_fraction 0?)")
-    return [doc for doc in gold if doc.id in wanted]
+    return wanted
 
 
 def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | None, as_json: bool,
@@ -150,11 +156,9 @@ def evaluate_seed(labels_path: Path, data_root: Path | None, model_dir: Path | N
         raise click.UsageError("--format standoff scores a --model (records hold no unit boundaries)")
     units = load_standoff(labels_path, data_root)
     if split != "all":
-        from pipeline.model.store import read_meta
         from pipeline.standoff import units_in_documents
 
-        meta = read_meta(model_dir)
-        units = units_in_documents(units, meta.test_documents if split == "test" else meta.validation_documents)
+        units = units_in_documents(units, held_out_ids(model_dir, split))
         if not units:
             raise InputError(f"{labels_path}: no unit lies in a document of {model_dir}'s {split} split")
     annotator = Annotator.load(model_dir, device=device)

@@ -109,17 +109,10 @@ def unit_span_flags(data: _LabelData, label: str, threshold: float) -> np.ndarra
 
 def unit_decision_threshold(data: _LabelData, label: str, span_threshold: float | None) -> tuple[float, float]:
     """(sentence threshold, unit F1) maximising the F1 of "sentence score passes OR a span lies in the unit"."""
-    probs, gold = np.asarray(data.unit_probs), np.asarray(data.unit_gold) == 1
-    spans = (unit_span_flags(data, label, span_threshold) if span_threshold is not None
-             else np.zeros(len(probs), dtype=bool))
-    best = (0.5, 0.0)
-    for threshold in GRID:
-        predicted = (probs >= threshold) | spans
-        true_positives = float((predicted & gold).sum())
-        f1 = 2 * true_positives / float(predicted.sum() + gold.sum()) if true_positives else 0.0
-        if f1 > best[1] + 1e-9:
-            best = (float(threshold), f1)
-    return best
+    probs = np.asarray(data.unit_probs, dtype=float)
+    if span_threshold is not None:  # a unit with a span is asserted whatever the sentence threshold
+        probs = np.where(unit_span_flags(data, label, span_threshold), 1.0, probs)
+    return best_threshold(probs, np.asarray(data.unit_gold))
 
 
 def span_f1(data: _LabelData, label: str, threshold: float) -> float:
