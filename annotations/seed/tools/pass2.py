@@ -226,7 +226,7 @@ def main() -> int:
     show_parser.add_argument("--context", type=int, default=300)
     resolve_parser = sub.add_parser("resolve")
     resolve_parser.add_argument("--work", type=Path, required=True)
-    resolve_parser.add_argument("--annotator", default=ANNOTATOR, help="annotator name recorded (a further pass: team-c)")
+    resolve_parser.add_argument("--annotator", default=ANNOTATOR, help="annotator recorded (a further pass: team-d)")
     resolve_parser.add_argument("--out", type=Path, default=OUTPUT_FILE)
     args = parser.parse_args()
     units = load_units()

@@ -32,7 +32,7 @@ from propose import MAX_CHARS, PATTERNS, WAVE_PATTERNS, write_batches  # noqa: E
 from units import load_text, split_units  # noqa: E402
 
 from pipeline.document import Document, Sentence  # noqa: E402
-from pipeline.standoff import REPO_ROOT, SEED_DIR, DEVICE_LABELS, text_sha1  # noqa: E402
+from pipeline.standoff import DEVICE_LABELS, REPO_ROOT, SEED_DIR, text_sha1  # noqa: E402
 
 ALL_PATTERNS = [*PATTERNS.values(), *(pattern for _, pattern in WAVE_PATTERNS.values())]
 RANDOM_RATE = 0.04
