@@ -47,6 +47,17 @@ def split_documents(
     return train, [i for i in ids if i in validation], [i for i in ids if i in test]
 
 
+def split_keeping_out_of_test(
+    doc_ids: Iterable[str], validation_fraction: float, test_fraction: float, seed: int, no_test: Iterable[str] = ()
+) -> tuple[list[str], list[str], list[str]]:
+    """``split_documents``, then the ``no_test`` ids drawn for test move to train: the other documents keep
+    exactly the split they would have had (so models trained with and without the option share them)."""
+    train, validation, test = split_documents(doc_ids, validation_fraction, test_fraction, seed)
+    excluded = set(no_test)
+    moved = [i for i in test if i in excluded]
+    return sorted([*train, *moved]), validation, [i for i in test if i not in excluded]
+
+
 def split_by_document(doc_ids: Iterable[str], validation_fraction: float, seed: int) -> tuple[list[str], list[str]]:
     """Deterministic train/validation split by document id (see ``split_documents``)."""
     train, validation, _ = split_documents(doc_ids, validation_fraction, 0.0, seed)
@@ -210,6 +221,7 @@ __all__ = [
     "sentence_targets",
     "split_by_document",
     "split_documents",
+    "split_keeping_out_of_test",
     "window_examples",
     "with_sentences",
 ]

@@ -14,7 +14,7 @@ from pipeline.model.base import load_tokenizer
 from pipeline.model.decode import decode_spans, sentence_labels
 from pipeline.model.train import train
 from pipeline.model.windows import document_windows
-from pipeline.training_data import iter_window_rows, split_by_document
+from pipeline.training_data import iter_window_rows, split_by_document, split_documents, split_keeping_out_of_test
 from tests.model_fixtures import LABELS, LOADED, prepared, tiny_config, toy_documents, toy_sentences
 
 
@@ -72,6 +72,30 @@ def test_split_by_document_is_deterministic_and_order_free():
     assert first == second
     assert len(first[1]) == 10 and not set(first[0]) & set(first[1])
     assert split_by_document(ids, 0.25, seed=8) != first
+
+
+def test_a_source_kept_out_of_the_internal_test_split_moves_only_its_own_documents():
+    # the seed set has its own test file: its documents drawn for the model's internal test part train instead,
+    # and every other document keeps its split, so old and new models share validation and corpus test documents
+    corpus = [f"article{i}" for i in range(60)]
+    seed = [f"seed:ptc:{i}" for i in range(40)]
+    train, validation, test = split_documents(corpus + seed, 0.15, 0.15, 13)
+    kept_train, kept_validation, kept_test = split_keeping_out_of_test(corpus + seed, 0.15, 0.15, 13, seed)
+
+    assert {i for i in test if i.startswith("seed:")}  # the plain draw does put seed documents in test
+    assert kept_test == [i for i in test if not i.startswith("seed:")]
+    assert kept_validation == validation
+    assert sorted(kept_train) == sorted(train + [i for i in test if i.startswith("seed:")])
+
+
+def test_the_internal_test_option_must_be_a_boolean():
+    from pipeline.errors import ConfigError
+    from pipeline.model.config import config_from_dict
+
+    config = config_from_dict({"data": [{"format": "standoff", "path": "s.jsonl", "internal_test": False}]})
+    assert config.data[0].internal_test is False
+    with pytest.raises(ConfigError, match="internal_test"):
+        config_from_dict({"data": [{"format": "standoff", "path": "s.jsonl", "internal_test": "no"}]})
 
 
 def test_trained_model_reloads_with_the_same_predictions(trained_model):

@@ -32,6 +32,10 @@ class DataSource:
     # each training window of this source is seen this many times per epoch (a small, precious source such as
     # the team's seed set next to a large corpus); validation and test are never repeated
     repeat: int = 1
+    # false: none of this source's documents goes to the model's internal test split, because the source's
+    # held-out test set lives elsewhere (the seed set's devices-test.jsonl); those the draw puts in test train
+    # instead, and every other document keeps the split it would have had
+    internal_test: bool = True
 
 
 @dataclass(frozen=True)

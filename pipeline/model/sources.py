@@ -20,7 +20,7 @@ from pipeline.training_data import (
     actor_spans,
     count_positive_sentences,
     iter_window_rows,
-    split_documents,
+    split_keeping_out_of_test,
     with_sentences,
 )
 
@@ -142,6 +142,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
     seen: set[str] = set()
     weak: set[str] = set()
     repeats: dict[str, int] = {}
+    no_test: set[str] = set()
     snapshot = {}
     for source in config.data:
         loaded = load_source(source, config, labels, taxonomy)
@@ -156,14 +157,16 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
             weak.update(d.id for d in loaded)
         if source.repeat > 1:
             repeats.update(dict.fromkeys((d.id for d in loaded), source.repeat))
+        if not source.internal_test:
+            no_test.update(d.id for d in loaded)
         documents.extend(loaded)
         snapshot[f"{source.format}:{source.path}"] = {"sha256_16": _digest([config.resolve(source.path)]),
                                                        "documents": len(loaded)}
     documents = with_sentences(documents)
     # weakly supervised documents only ever train: validation (threshold tuning) and test need real labels
-    train_ids, validation_ids, test_ids = split_documents(
+    train_ids, validation_ids, test_ids = split_keeping_out_of_test(
         [d.id for d in documents if d.id not in weak], config.validation_fraction, config.test_fraction,
-        config.seed,
+        config.seed, no_test,
     )
     train_ids = sorted([*train_ids, *weak])
     validation_set, train_set = set(validation_ids), set(train_ids)
