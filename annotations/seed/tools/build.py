@@ -130,11 +130,17 @@ def _whole_words(text: str, start: int, end: int) -> bool:
     )
 
 
+def check_note_is_last(note: str) -> None:
+    """Refuse a note (the text after " # ") that a span follows: everything after " # " is note, so the span
+    would be lost without a word."""
+    if _SPAN_AFTER_NOTE.search(note):
+        raise DecisionError(f"a span follows the note {note.strip()!r}: put the note at the end of the line")
+
+
 def parse_decision(decision: str, unit: str, offset: int) -> tuple[list[dict], str | None, bool]:
     """Spans (document offsets), note and whether the unit is excluded."""
     decision, _, note = decision.partition(" # ")
-    if _SPAN_AFTER_NOTE.search(note):
-        raise DecisionError(f"a span follows the note {note.strip()!r}: put the note at the end of the line")
+    check_note_is_last(note)
     decision = decision.strip()
     note = note.strip() or None
     if decision == "x":

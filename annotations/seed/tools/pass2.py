@@ -32,7 +32,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from build import DecisionError, check_note_is_last  # noqa: E402
 from pipeline.standoff import (  # noqa: E402
     SEED_DIR,
     document_path,
@@ -48,8 +50,6 @@ GUIDELINE_VERSION = "1.0"
 CODES = {"B": "blame_attribution", "L": "legitimation", "D": "delegitimation"}
 UNITS_FILE = SEED_DIR / "units-test.jsonl"
 OUTPUT_FILE = SEED_DIR / "devices-test-pass2.jsonl"
-# a span code after the note: the note (" # ...") must end the line, or the spans after it are lost
-_SPAN_AFTER_NOTE = re.compile(r"\|\s*[BLD]\s*:")
 _FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 _CACHE: dict[tuple[str, str], str] = {}
 
@@ -134,8 +134,10 @@ def locate(unit_text: str, phrase: str, where: str) -> tuple[int, int]:
 def parse_decision(line: str, unit: dict, unit_text: str, annotator: str = ANNOTATOR) -> dict:
     where = unit["id"]
     body, _, note = line.partition(" # ")
-    if _SPAN_AFTER_NOTE.search(note):
-        raise ValueError(f"{where}: a span follows the note {note.strip()!r}: put the note at the end of the line")
+    try:
+        check_note_is_last(note)
+    except DecisionError as error:
+        raise ValueError(f"{where}: {error}") from None
     body = body.split(None, 1)[1].strip() if len(body.split(None, 1)) > 1 else ""
     record = {
         "corpus": unit["corpus"],

@@ -32,7 +32,7 @@ from propose import MAX_CHARS, PATTERNS, WAVE_PATTERNS, write_batches  # noqa: E
 from units import load_text, split_units  # noqa: E402
 
 from pipeline.document import Document, Sentence  # noqa: E402
-from pipeline.standoff import DEVICE_LABELS, REPO_ROOT, SEED_DIR, text_sha1  # noqa: E402
+from pipeline.standoff import DEVICE_LABELS, REPO_ROOT, SEED_DIR, standoff_document_id, text_sha1  # noqa: E402
 
 ALL_PATTERNS = [*PATTERNS.values(), *(pattern for _, pattern in WAVE_PATTERNS.values())]
 RANDOM_RATE = 0.04
@@ -49,12 +49,9 @@ def seed_documents(split: str = "train") -> list[tuple[str, str]]:
 
 
 def model_splits(model_dir: Path) -> tuple[set, set]:
+    """The model's validation and internal test document ids (stand-off documents as ``standoff_document_id``)."""
     meta = json.loads((model_dir / "framing-model.json").read_text())
-
-    def seed_keys(ids: list[str]) -> set:
-        return {tuple(i.split(":", 2)[1:]) for i in ids if i.startswith("seed:")}
-
-    return seed_keys(meta["validation_documents"]), seed_keys(meta["test_documents"])
+    return set(meta["validation_documents"]), set(meta["test_documents"])
 
 
 def unread_units(documents, pool_keys) -> list[dict]:
@@ -103,13 +100,13 @@ def main() -> None:
     pool = [json.loads(line) for line in pool_path.open()]
     pool_keys = {(u["corpus"], u["doc_id"], u["start"], u["end"]) for u in pool}
     validation, internal_test = model_splits(args.model)
-    documents = [d for d in seed_documents() if d not in internal_test]
+    documents = [d for d in seed_documents() if standoff_document_id(*d) not in internal_test]
     units = unread_units(documents, pool_keys)
     for unit in units:
         rng = random.Random(f"wave5:{unit['corpus']}:{unit['doc_id']}:{unit['start']}")
         unit["draw"] = rng.random()
         unit["reasons"] = ["pattern"] if any(re.search(p, unit["text"], re.IGNORECASE) for p in ALL_PATTERNS) else []
-    trained_on = [i for i, u in enumerate(units) if (u["corpus"], u["doc_id"]) not in validation]
+    trained_on = [i for i, u in enumerate(units) if standoff_document_id(u["corpus"], u["doc_id"]) not in validation]
     scores = model_scores(args.model, [units[i] for i in trained_on])
     for label in DEVICE_LABELS:
         ranked = sorted(range(len(trained_on)), key=lambda k: -scores[k][label])[: args.per_device]
