@@ -28,10 +28,14 @@ from pipeline.errors import InputError
 
 DEVICE_LABELS = ("blame_attribution", "legitimation", "delegitimation")
 SPLITS = ("train", "test")
+SEED_PARTS = (*SPLITS, "train-only")  # the seed's files: devices-<part>.jsonl
 # corpus name -> path of a document's raw text under the data root, by document id
 CORPUS_FILES = {
     "semeval2025": "semeval2025-task10-en/raw-documents/{doc_id}.txt",
     "ptc": "ptc/train-articles/article{doc_id}.txt",
+    # SemEval-2025 Task 10's further English documents without labels (climate and Ukraine-war news, Russian
+    # outlets' coverage): the seed set reads them for device examples (wave 6)
+    "semeval2025-unlabelled": "semeval2025-task10-en/unlabelled/documents/{doc_id}.txt",
 }
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEED_DIR = REPO_ROOT / "annotations" / "seed"
@@ -309,8 +313,9 @@ def load_seed(
     *,
     seed_dir: str | os.PathLike[str] | None = None,
 ) -> list[AnnotatedUnit]:
-    """The team's seed set for ``split`` (``train`` or ``test``), checked against the corpus."""
-    if split not in SPLITS:
-        raise InputError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    """The team's seed set for ``split`` (``train``, ``test``, or ``train-only``: training units in documents a
+    model proposed them from, which a config reads with ``train_only: true``), checked against the corpus."""
+    if split not in SEED_PARTS:
+        raise InputError(f"split {split!r} is not one of {', '.join(SEED_PARTS)}")
     directory = Path(seed_dir) if seed_dir is not None else SEED_DIR
     return load_standoff(directory / f"devices-{split}.jsonl", data_root)

@@ -168,6 +168,31 @@ def test_models_average_writes_the_mean_of_the_weights_as_a_new_version(models_r
     assert all(text[s.start:s.end] for s in Annotator.load(out).annotate(text).spans)
 
 
+def test_the_mean_holds_out_only_the_test_documents_every_member_held_out(models_root, capsys):
+    # a member trained on a document another member held out (the seed set's documents train when its own test
+    # file is the held-out set): the mean can be tested only on the documents both held out
+    import shutil
+
+    from pipeline.model.store import read_meta, write_meta
+
+    first, second = models_root / "tiny-v1", models_root / "tiny-copy"
+    shutil.copytree(first, second)
+    for directory, held_out in ((first, ["doc-a", "doc-b", "doc-c"]), (second, ["doc-a", "doc-c"])):
+        meta = read_meta(directory)
+        meta.test_documents = held_out
+        write_meta(directory, meta)
+    out = models_root / "tiny-soup"
+    status, output = _framing(capsys, "models", "average", str(first), str(second), "--out", str(out))
+    assert status == 0, output
+    assert read_meta(out).test_documents == ["doc-a", "doc-c"]
+
+    meta = read_meta(second)
+    meta.test_documents = ["doc-z"]
+    write_meta(second, meta)
+    status, output = _framing(capsys, "models", "average", str(first), str(second), "--out", str(models_root / "x"))
+    assert status == 2 and "share no held-out test document" in output
+
+
 def test_models_trained_on_another_split_are_not_averaged(models_root, capsys):
     other = _train_variant(models_root, "tiny-seed", seed=99)
     out = models_root / "tiny-soup"

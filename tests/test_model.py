@@ -88,6 +88,28 @@ def test_a_source_kept_out_of_the_internal_test_split_moves_only_its_own_documen
     assert sorted(kept_train) == sorted(train + [i for i in test if i.startswith("seed:")])
 
 
+def test_a_train_only_source_trains_and_leaves_every_other_split_as_it_was(tmp_path, tiny_encoder_dir):
+    # seed wave 6 reads documents a model proposed: they must neither tune thresholds nor shift the rank-based
+    # draw of the other documents (adding ids to the draw would move documents across the split boundaries)
+    from pipeline.model.config import config_from_dict
+    from pipeline.model.sources import prepare
+
+    records = tmp_path / "docs.jsonl"
+    extra = tmp_path / "extra.jsonl"
+    records.write_text("".join(json.dumps({"id": f"doc{i}", "text": f"The regime lied {i} times."}) + "\n"
+                               for i in range(40)))
+    extra.write_text("".join(json.dumps({"id": f"extra{i}", "text": f"So-called elections {i}."}) + "\n"
+                             for i in range(25)))
+    base = {"labels": ["loaded_language"], "validation_fraction": 0.2, "test_fraction": 0.2}
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    alone = prepare(config_from_dict({**base, "data": [{"format": "records", "path": str(records)}]}), tokenizer)
+    both = prepare(config_from_dict({**base, "data": [{"format": "records", "path": str(records)},
+                                                      {"format": "records", "path": str(extra), "train_only": True}]}),
+                   tokenizer)
+    assert both.validation_ids == alone.validation_ids and both.test_ids == alone.test_ids
+    assert sorted(both.train_ids) == sorted(alone.train_ids + [f"extra{i}" for i in range(25)])
+
+
 def test_the_internal_test_option_must_be_a_boolean():
     from pipeline.errors import ConfigError
     from pipeline.model.config import config_from_dict

@@ -230,27 +230,28 @@ needs_corpora = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def seed():
-    return {split: load_seed(split) for split in ("train", "test")}
+    return {split: load_seed(split) for split in ("train", "test", "train-only")}
 
 
 @needs_corpora
 def test_seed_set_resolves_and_meets_the_issue_minimums(seed):
-    units = seed["train"] + seed["test"]
+    units = seed["train"] + seed["test"] + seed["train-only"]
     positives = collections.Counter(label for u in units for label in u.labels)
 
     assert len(units) >= 1000
     assert all(positives[label] >= 200 for label in DEVICE_LABELS), positives
     assert {u.guideline_version for u in units} == {"1.0"}
-    assert all(u.split == split for split, part in seed.items() for u in part)
+    assert all(u.split == split.removesuffix("-only") for split, part in seed.items() for u in part)
 
 
 @needs_corpora
 def test_seed_split_is_by_document_without_twins_across_splits(seed):
     documents = {split: {(u.corpus, u.doc_id) for u in units} for split, units in seed.items()}
-    long_train_sentences = {u.text for u in seed["train"] if len(u.text) >= 80}
+    long_train_sentences = {u.text for u in seed["train"] + seed["train-only"] if len(u.text) >= 80}
     test_units = seed["test"]
 
     assert not documents["train"] & documents["test"]
+    assert not documents["train-only"] & (documents["train"] | documents["test"])
     # documents go to test with probability 0.30 (wave 5 added sentences to train documents only)
     assert 0.25 <= len(documents["test"]) / len(documents["train"] | documents["test"]) <= 0.30
     assert len(test_units) >= 150

@@ -284,7 +284,7 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
     from datetime import UTC, datetime
 
     from pipeline.errors import ConfigError
-    from pipeline.model.average import check_compatible, write_average
+    from pipeline.model.average import check_compatible, held_out_by_all, write_average
     from pipeline.model.card import write_model_card
     from pipeline.model.config import DEFAULT_BASE_MODEL, load_config, saved_config_yaml
     from pipeline.model.store import WEIGHTS_FILE, read_meta, write_meta
@@ -295,7 +295,8 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ConfigError(f"{out_dir} already exists and is not empty: choose a new directory for the new version")
     members = [model_dir, *(Path(d) for d in average_with)]
-    averaged_from = [m.version for m in check_compatible(members)] if average_with else None
+    member_metas = check_compatible(members) if average_with else None
+    averaged_from = [m.version for m in member_metas] if member_metas else None
     config = load_config(model_dir / "config.yaml")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("taxonomy.yaml", "train-log.jsonl") + (() if averaged_from else (WEIGHTS_FILE,)):
@@ -307,6 +308,8 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
     parent = meta.version
     if meta.base_model != DEFAULT_BASE_MODEL:
         meta.base_model = os.path.relpath((model_dir / meta.base_model).resolve(), out_dir.resolve())
+    if member_metas:  # a document one member trained on is no longer held out
+        meta.test_documents = held_out_by_all(member_metas)
     write_meta(out_dir, meta)
     result = calibrate_model_dir(out_dir, min_f1=config.hyperparameters.min_validation_f1, device=device, joint=joint)
     meta = read_meta(out_dir)

@@ -36,6 +36,10 @@ class DataSource:
     # held-out test set lives elsewhere (the seed set's devices-test.jsonl); those the draw puts in test train
     # instead, and every other document keeps the split it would have had
     internal_test: bool = True
+    # true: every document of this source trains and none takes part in the validation/test draw, so adding the
+    # source leaves every other document's split as it was (the draw is by rank: new ids would shift it).
+    # For documents read because a model proposed them (seed wave 6), which must not tune thresholds either
+    train_only: bool = False
 
 
 @dataclass(frozen=True)

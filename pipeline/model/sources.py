@@ -140,7 +140,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
         raise ConfigError("the config lists no data sources (key 'data')")
     documents: list[Document] = []
     seen: set[str] = set()
-    weak: set[str] = set()
+    train_only: set[str] = set()  # weakly supervised or train_only sources: never drawn for validation or test
     repeats: dict[str, int] = {}
     no_test: set[str] = set()
     snapshot = {}
@@ -153,8 +153,8 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
                 f"(e.g. {duplicates[0]}); list each document once (PTC and SemEval-2023 share their articles)"
             )
         seen.update(d.id for d in loaded)
-        if source.supervision != "spans":
-            weak.update(d.id for d in loaded)
+        if source.supervision != "spans" or source.train_only:
+            train_only.update(d.id for d in loaded)
         if source.repeat > 1:
             repeats.update(dict.fromkeys((d.id for d in loaded), source.repeat))
         if not source.internal_test:
@@ -165,10 +165,10 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
     documents = with_sentences(documents)
     # weakly supervised documents only ever train: validation (threshold tuning) and test need real labels
     train_ids, validation_ids, test_ids = split_keeping_out_of_test(
-        [d.id for d in documents if d.id not in weak], config.validation_fraction, config.test_fraction,
+        [d.id for d in documents if d.id not in train_only], config.validation_fraction, config.test_fraction,
         config.seed, no_test,
     )
-    train_ids = sorted([*train_ids, *weak])
+    train_ids = sorted([*train_ids, *train_only])
     validation_set, train_set = set(validation_ids), set(train_ids)
     train_docs = [d for d in documents if d.id in train_set]
     validation_docs = [d for d in documents if d.id in validation_set]

@@ -13,7 +13,9 @@ A file whose first line is `// annotator: NAME` records NAME as the annotator of
 the n-th occurrence) or as `first words ... last words`; `@` gives the blamed actor's text. The resolver
 finds the text in the unit (quotes, dashes and case folded, offsets unchanged), refuses ambiguous or missing
 text, and writes `devices-train.jsonl`, `devices-test.jsonl` and `units-test.jsonl` into annotations/seed.
-Documents go to the test split by a seeded draw per document (never per sentence).
+Documents go to the test split by a seeded draw per document (never per sentence), except the pool units
+marked `"split": "train-only"` (wave 6: documents a model proposed from), which go to `devices-train-only.jsonl`
+and never to test.
 
     python annotations/seed/tools/build.py --work /path/outside/repo
 """
@@ -190,16 +192,16 @@ def main() -> None:
     args = parser.parse_args()
     pool = [json.loads(line) for line in (args.work / "pool.jsonl").open()]
     decisions = read_decisions(args.work / "decisions")
-    records = {"train": [], "test": []}
+    records = {"train": [], "test": [], "train-only": []}
     test_units, failures, excluded = [], [], set()
-    groups = document_groups({(unit["corpus"], unit["doc_id"]) for unit in pool})
+    groups = document_groups({(unit["corpus"], unit["doc_id"]) for unit in pool if "split" not in unit})
     for unit in pool:
         text = load_text(unit["corpus"], unit["doc_id"])
         sentence = text[unit["start"] : unit["end"]]
         if text_sha1(sentence) != unit["sha1"]:
             failures.append(f"{unit['id']}: corpus text changed")
             continue
-        split = split_of(*groups[(unit["corpus"], unit["doc_id"])])
+        split = unit.get("split") or split_of(*groups[(unit["corpus"], unit["doc_id"])])
         place = {key: unit[key] for key in ("corpus", "doc_id", "start", "end", "sha1")}
         if unit["id"] not in decisions:
             if split == "test":
@@ -218,7 +220,7 @@ def main() -> None:
             test_units.append(place)
         record = {
             **place,
-            "split": split,
+            "split": "test" if split == "test" else "train",
             "annotator": annotator,
             "guideline_version": GUIDELINE_VERSION,
             "spans": spans,
