@@ -86,18 +86,39 @@ def model_scores(model_dir: Path, units: list[dict]) -> list[dict[str, float]]:
     return scores
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def proposal_arguments(description: str, per_device: int) -> tuple[argparse.Namespace, Path, list[dict]]:
+    """Command-line arguments of a model-assisted wave, the working folder (refused inside the repository: it
+    holds corpus text) and the pool read from it."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--work", type=Path, required=True, help="working folder outside the repository")
     parser.add_argument("--model", type=Path, required=True, help="model directory that proposes units")
-    parser.add_argument("--per-device", type=int, default=120, help="model proposals per device")
+    parser.add_argument("--per-device", type=int, default=per_device, help="model proposals per device")
     parser.add_argument("--batch-size", type=int, default=60)
     args = parser.parse_args()
     work = args.work.resolve()
     if work == REPO_ROOT or REPO_ROOT in work.parents:
         sys.exit("error: the working folder holds corpus text and must be outside the repository")
-    pool_path = work / "pool.jsonl"
-    pool = [json.loads(line) for line in pool_path.open()]
+    return args, work, [json.loads(line) for line in (work / "pool.jsonl").open()]
+
+
+def add_to_pool(work: Path, pool: list[dict], added: list[dict], batch_size: int, wave: str) -> dict[str, int]:
+    """Number ``added`` after the pool's units, append them to pool.jsonl, write their reading batches; return
+    how many units each reason proposed."""
+    for number, unit in enumerate(added, start=len(pool) + 1):
+        unit["id"] = f"u{number:05d}"
+    with (work / "pool.jsonl").open("a") as handle:
+        for unit in added:
+            handle.write(json.dumps(unit) + "\n")
+    write_batches(added, work / "batches", batch_size)
+    reasons: dict[str, int] = {}
+    for unit in added:
+        for reason in unit["reason"].removeprefix(f"{wave}:").split(","):
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return reasons
+
+
+def main() -> None:
+    args, work, pool = proposal_arguments(__doc__.splitlines()[0], per_device=120)
     pool_keys = {(u["corpus"], u["doc_id"], u["start"], u["end"]) for u in pool}
     validation, internal_test = model_splits(args.model)
     documents = [d for d in seed_documents() if standoff_document_id(*d) not in internal_test]
@@ -120,16 +141,7 @@ def main() -> None:
             added.append({key: unit[key] for key in ("corpus", "doc_id", "start", "end", "sha1")}
                          | {"reason": "wave5:" + ",".join(unit["reasons"])})
     added.sort(key=lambda u: (u["corpus"], u["doc_id"], u["start"]))
-    for number, unit in enumerate(added, start=len(pool) + 1):
-        unit["id"] = f"u{number:05d}"
-    with pool_path.open("a") as handle:
-        for unit in added:
-            handle.write(json.dumps(unit) + "\n")
-    write_batches(added, work / "batches", args.batch_size)
-    reasons = {}
-    for unit in added:
-        for reason in unit["reason"].removeprefix("wave5:").split(","):
-            reasons[reason] = reasons.get(reason, 0) + 1
+    reasons = add_to_pool(work, pool, added, args.batch_size, "wave5")
     print(f"pool: {len(pool)} units before, {len(added)} added: {reasons}")
 
 

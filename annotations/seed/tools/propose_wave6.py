@@ -18,8 +18,6 @@ SemEval-2025 documents (a near-copy of an article the seed's test split may hold
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
 import sys
@@ -28,12 +26,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from propose import MAX_CHARS, write_batches  # noqa: E402
-from propose_wave5 import ALL_PATTERNS, model_scores  # noqa: E402
+from propose import MAX_CHARS  # noqa: E402
+from propose_wave5 import ALL_PATTERNS, add_to_pool, model_scores, proposal_arguments  # noqa: E402
 from units import document_ids, load_text, split_units  # noqa: E402
 
 from build import MIN_SHARED_CHARS  # noqa: E402
-from pipeline.standoff import DEVICE_LABELS, REPO_ROOT, text_sha1  # noqa: E402
+from pipeline.standoff import DEVICE_LABELS, text_sha1  # noqa: E402
 
 CORPUS = "semeval2025-unlabelled"
 LABELLED = "semeval2025"
@@ -69,19 +67,9 @@ def candidate_units() -> tuple[list[dict], list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, required=True, help="working folder outside the repository")
-    parser.add_argument("--model", type=Path, required=True, help="model directory that proposes units")
-    parser.add_argument("--per-device", type=int, default=50, help="model proposals per device")
-    parser.add_argument("--batch-size", type=int, default=60)
-    args = parser.parse_args()
-    work = args.work.resolve()
-    if work == REPO_ROOT or REPO_ROOT in work.parents:
-        sys.exit("error: the working folder holds corpus text and must be outside the repository")
-    pool_path = work / "pool.jsonl"
-    pool = [json.loads(line) for line in pool_path.open()]
+    args, work, pool = proposal_arguments(__doc__.splitlines()[0], per_device=50)
     if any(u["corpus"] == CORPUS for u in pool):
-        sys.exit(f"error: {pool_path} already holds wave 6 units")
+        sys.exit(f"error: {work / 'pool.jsonl'} already holds wave 6 units")
     units, skipped = candidate_units()
     for unit in units:
         unit["draw"] = random.Random(f"wave6:{unit['doc_id']}:{unit['start']}").random()
@@ -98,16 +86,7 @@ def main() -> None:
         if unit["reasons"]:
             added.append({key: unit[key] for key in ("corpus", "doc_id", "start", "end", "sha1")}
                          | {"split": "train-only", "reason": "wave6:" + ",".join(unit["reasons"])})
-    for number, unit in enumerate(added, start=len(pool) + 1):
-        unit["id"] = f"u{number:05d}"
-    with pool_path.open("a") as handle:
-        for unit in added:
-            handle.write(json.dumps(unit) + "\n")
-    write_batches(added, work / "batches", args.batch_size)
-    reasons: dict[str, int] = {}
-    for unit in added:
-        for reason in unit["reason"].removeprefix("wave6:").split(","):
-            reasons[reason] = reasons.get(reason, 0) + 1
+    reasons = add_to_pool(work, pool, added, args.batch_size, "wave6")
     print(f"pool: {len(pool)} units before, {len(added)} added: {reasons}; "
           f"{len(skipped)} near-copy document(s) skipped: {', '.join(skipped)}")
 
