@@ -38,7 +38,8 @@ class DataSource:
     internal_test: bool = True
     # true: every document of this source trains and none takes part in the validation/test draw, so adding the
     # source leaves every other document's split as it was (the draw is by rank: new ids would shift it).
-    # For documents read because a model proposed them (seed wave 6), which must not tune thresholds either
+    # For documents read because a model proposed them (seed wave 6) and team-written text, which must not tune
+    # thresholds or measure quality either
     train_only: bool = False
 
 

@@ -163,7 +163,8 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
         snapshot[f"{source.format}:{source.path}"] = {"sha256_16": _digest([config.resolve(source.path)]),
                                                        "documents": len(loaded)}
     documents = with_sentences(documents)
-    # weakly supervised documents only ever train: validation (threshold tuning) and test need real labels
+    # weakly supervised and train_only documents only ever train: validation (threshold tuning) and test need
+    # corpus text with real labels
     train_ids, validation_ids, test_ids = split_keeping_out_of_test(
         [d.id for d in documents if d.id not in train_only], config.validation_fraction, config.test_fraction,
         config.seed, no_test,
