@@ -101,6 +101,26 @@ def proposal_arguments(description: str, per_device: int) -> tuple[argparse.Name
     return args, work, [json.loads(line) for line in (work / "pool.jsonl").open()]
 
 
+def propose_top_scored(units: list[dict], positions: list[int], model_dir: Path, per_device: int) -> None:
+    """Add the reason ``model-<device>`` to the ``per_device`` units at ``positions`` the model scores highest."""
+    scores = model_scores(model_dir, [units[i] for i in positions])
+    for label in DEVICE_LABELS:
+        for k in sorted(range(len(positions)), key=lambda k: -scores[k][label])[:per_device]:
+            units[positions[k]]["reasons"].append(f"model-{label}")
+
+
+def proposed(units: list[dict], random_rate: float, wave: str, **fields) -> list[dict]:
+    """Pool records of the units with a reason, after a seeded ``random_rate`` share of the others is drawn."""
+    added = []
+    for unit in units:
+        if not unit["reasons"] and unit["draw"] < random_rate:
+            unit["reasons"] = ["random"]
+        if unit["reasons"]:
+            added.append({key: unit[key] for key in ("corpus", "doc_id", "start", "end", "sha1")}
+                         | fields | {"reason": f"{wave}:" + ",".join(unit["reasons"])})
+    return added
+
+
 def add_to_pool(work: Path, pool: list[dict], added: list[dict], batch_size: int, wave: str) -> dict[str, int]:
     """Number ``added`` after the pool's units, append them to pool.jsonl, write their reading batches; return
     how many units each reason proposed."""
@@ -128,18 +148,8 @@ def main() -> None:
         unit["draw"] = rng.random()
         unit["reasons"] = ["pattern"] if any(re.search(p, unit["text"], re.IGNORECASE) for p in ALL_PATTERNS) else []
     trained_on = [i for i, u in enumerate(units) if standoff_document_id(u["corpus"], u["doc_id"]) not in validation]
-    scores = model_scores(args.model, [units[i] for i in trained_on])
-    for label in DEVICE_LABELS:
-        ranked = sorted(range(len(trained_on)), key=lambda k: -scores[k][label])[: args.per_device]
-        for k in ranked:
-            units[trained_on[k]]["reasons"].append(f"model-{label}")
-    added = []
-    for unit in units:
-        if not unit["reasons"] and unit["draw"] < RANDOM_RATE:
-            unit["reasons"] = ["random"]
-        if unit["reasons"]:
-            added.append({key: unit[key] for key in ("corpus", "doc_id", "start", "end", "sha1")}
-                         | {"reason": "wave5:" + ",".join(unit["reasons"])})
+    propose_top_scored(units, trained_on, args.model, args.per_device)
+    added = proposed(units, RANDOM_RATE, "wave5")
     added.sort(key=lambda u: (u["corpus"], u["doc_id"], u["start"]))
     reasons = add_to_pool(work, pool, added, args.batch_size, "wave5")
     print(f"pool: {len(pool)} units before, {len(added)} added: {reasons}")

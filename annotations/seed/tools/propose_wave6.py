@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from propose import MAX_CHARS  # noqa: E402
-from propose_wave5 import ALL_PATTERNS, add_to_pool, model_scores, proposal_arguments  # noqa: E402
+from propose_wave5 import ALL_PATTERNS, add_to_pool, proposal_arguments, propose_top_scored, proposed  # noqa: E402
 from units import document_ids, load_text, split_units  # noqa: E402
 
 from build import MIN_SHARED_CHARS  # noqa: E402
-from pipeline.standoff import DEVICE_LABELS, text_sha1  # noqa: E402
+from pipeline.standoff import text_sha1  # noqa: E402
 
 CORPUS = "semeval2025-unlabelled"
 LABELLED = "semeval2025"
@@ -75,17 +75,8 @@ def main() -> None:
         unit["draw"] = random.Random(f"wave6:{unit['doc_id']}:{unit['start']}").random()
         unit["reasons"] = ["pattern"] if any(re.search(p, unit["text"], re.IGNORECASE) for p in ALL_PATTERNS) else []
     rest = [i for i, u in enumerate(units) if not u["reasons"]]
-    scores = model_scores(args.model, [units[i] for i in rest])
-    for label in DEVICE_LABELS:
-        for k in sorted(range(len(rest)), key=lambda k: -scores[k][label])[: args.per_device]:
-            units[rest[k]]["reasons"].append(f"model-{label}")
-    added = []
-    for unit in units:
-        if not unit["reasons"] and unit["draw"] < RANDOM_RATE:
-            unit["reasons"] = ["random"]
-        if unit["reasons"]:
-            added.append({key: unit[key] for key in ("corpus", "doc_id", "start", "end", "sha1")}
-                         | {"split": "train-only", "reason": "wave6:" + ",".join(unit["reasons"])})
+    propose_top_scored(units, rest, args.model, args.per_device)
+    added = proposed(units, RANDOM_RATE, "wave6", split="train-only")
     reasons = add_to_pool(work, pool, added, args.batch_size, "wave6")
     print(f"pool: {len(pool)} units before, {len(added)} added: {reasons}; "
           f"{len(skipped)} near-copy document(s) skipped: {', '.join(skipped)}")
