@@ -185,6 +185,42 @@ def test_resume_after_interruption_reaches_the_same_weights(tiny_encoder_dir, tm
         assert np.allclose(a[key].float().numpy(), b[key].float().numpy(), atol=1e-3), key
 
 
+def test_a_training_seed_trains_another_model_on_the_same_split(tiny_encoder_dir, tmp_path):
+    # members of an average must share their validation documents: the training seed may not move the split
+    from dataclasses import replace
+
+    from pipeline.model.config import config_from_dict
+    from pipeline.model.sources import prepare
+
+    tokenizer = load_tokenizer(tiny_encoder_dir)
+    records = tmp_path / "docs.jsonl"
+    records.write_text("".join(json.dumps({"id": f"doc{i}", "text": f"The regime lied {i} times."}) + "\n"
+                               for i in range(40)))
+    base = {"labels": ["loaded_language"], "validation_fraction": 0.2, "test_fraction": 0.2,
+            "data": [{"format": "records", "path": str(records)}]}
+    drawn = prepare(config_from_dict(base), tokenizer)
+    reseeded = prepare(config_from_dict({**base, "training_seed": 99}), tokenizer)
+    assert (reseeded.validation_ids, reseeded.test_ids) == (drawn.validation_ids, drawn.test_ids)
+
+    data = prepared(tokenizer, toy_documents(2))
+    config = tiny_config(tiny_encoder_dir, epochs=2, dropout=0.1)  # seed 5
+    weights = {}
+    for name, training_seed in (("plain", None), ("same", 5), ("other", 6)):
+        out = train(replace(config, training_seed=training_seed), tmp_path / name, prepared=data, progress=False)
+        weights[name] = load_file(str(out / "weights.safetensors"))
+    assert all(np.array_equal(weights["plain"][k].numpy(), weights["same"][k].numpy()) for k in weights["plain"])
+    assert not all(np.array_equal(weights["plain"][k].numpy(), weights["other"][k].numpy()) for k in weights["plain"])
+
+
+@pytest.mark.parametrize("value", [1.5, "7", True])
+def test_a_training_seed_that_is_not_a_whole_number_is_refused(value):
+    from pipeline.errors import ConfigError
+    from pipeline.model.config import config_from_dict
+
+    with pytest.raises(ConfigError, match="training_seed"):
+        config_from_dict({"training_seed": value})
+
+
 def test_decoding_widens_to_words_and_trims_punctuation():
     text = "He called them treacherous, lying traitors."
     offsets = [(0, 2), (3, 9), (10, 14), (15, 20), (20, 26), (26, 27), (28, 33), (34, 42), (42, 43)]

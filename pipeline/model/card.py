@@ -51,7 +51,8 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
             f"{'frozen' if hp.freeze_embeddings else 'trained'}, "
             + (f"attention dropout {hp.attention_dropout}, " if hp.attention_dropout is not None else "")
             + (f"the lowest {hp.encoder_layers} layers of the base encoder, " if hp.encoder_layers else "")
-            + f"seed {config.seed}."
+            + f"seed {config.seed}"
+            + (f", training seed {config.training_seed}." if config.training_seed is not None else ".")
         )
     calibrated = "validation_calibrated" in meta.metrics
     tuned = meta.metrics.get("validation_calibrated") or meta.metrics.get("validation_tuned", {})

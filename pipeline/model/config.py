@@ -80,7 +80,10 @@ class TrainConfig:
     data: tuple[DataSource, ...] = ()
     validation_fraction: float = 0.15  # early checks and threshold tuning
     test_fraction: float = 0.0  # held out for reporting only (recorded in the model directory)
-    seed: int = 13
+    seed: int = 13  # the split draw, and (without training_seed) initialisation and batch order
+    # Seed of initialisation, dropout and batch order only; null = seed. Another value trains another member of
+    # an average on the same split (``framing models average`` requires the same validation documents).
+    training_seed: int | None = None
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
     base_dir: str = "."  # folder relative paths are resolved against (the config file's folder)
 
@@ -126,6 +129,8 @@ def _build(cls: type, values: Any, where: str) -> Any:
         elif name == "attention_dropout" and value is not None and not (
                 isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1):
             raise ConfigError(f"{where}.attention_dropout: expected a number in [0, 1) or null, got {value!r}")
+        elif name == "training_seed" and value is not None and not (isinstance(value, int) and not isinstance(value, bool)):
+            raise ConfigError(f"{where}.training_seed: expected a whole number or null, got {value!r}")
         elif name == "encoder_layers" and value is not None and not (
                 isinstance(value, int) and not isinstance(value, bool) and value >= 1):
             raise ConfigError(f"{where}.encoder_layers: expected a whole number >= 1 or null, got {value!r}")
