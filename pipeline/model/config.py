@@ -129,7 +129,8 @@ def _build(cls: type, values: Any, where: str) -> Any:
         elif name == "attention_dropout" and value is not None and not (
                 isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1):
             raise ConfigError(f"{where}.attention_dropout: expected a number in [0, 1) or null, got {value!r}")
-        elif name == "training_seed" and value is not None and not (isinstance(value, int) and not isinstance(value, bool)):
+        elif name == "training_seed" and value is not None and not (
+                isinstance(value, int) and not isinstance(value, bool)):
             raise ConfigError(f"{where}.training_seed: expected a whole number or null, got {value!r}")
         elif name == "encoder_layers" and value is not None and not (
                 isinstance(value, int) and not isinstance(value, bool) and value >= 1):
