@@ -1,6 +1,6 @@
 """How much would more annotated sentences of the same kind help each device? A learning curve on the seed set.
 
-Run from the repository root (about four minutes on two cores, most of it embedding 5,000 sentences):
+Run from the repository root (under three minutes on two cores, most of it embedding 4,900 sentences):
 ``python benchmarks/device_learning_curve.py [--model models/<dir>] [--no-written] [--json out.json]``.
 
 A fine-tuned run takes 90 minutes on this CPU, so the curve uses a cheap stand-in that reacts to data the same
