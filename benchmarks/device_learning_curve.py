@@ -28,6 +28,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from pipeline.model.thresholds import best_threshold, f1_at  # noqa: E402
 from pipeline.segment import iter_sentence_offsets  # noqa: E402
 from pipeline.standoff import DEVICE_LABELS, load_seed, standoff_document_id  # noqa: E402
 
@@ -69,17 +70,12 @@ def embed(texts: list[str], base_model: str, batch_size: int = 64) -> np.ndarray
     return np.concatenate(out)
 
 
-def f1(predicted: np.ndarray, gold: np.ndarray) -> float:
-    return float(2 * (predicted & gold).sum() / max(predicted.sum() + gold.sum(), 1))
-
-
 def fit_and_score(x, y, x_val, y_val, x_test, y_test, c: float) -> tuple[float, float]:
     from sklearn.linear_model import LogisticRegression
 
     classifier = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x, y)
-    p_val, p_test = classifier.predict_proba(x_val)[:, 1], classifier.predict_proba(x_test)[:, 1]
-    threshold = max(np.arange(0.05, 0.96, 0.05), key=lambda t: f1(p_val >= t, y_val))
-    return f1(p_val >= threshold, y_val), f1(p_test >= threshold, y_test)
+    threshold, validation_f1 = best_threshold(classifier.predict_proba(x_val)[:, 1], y_val)
+    return validation_f1, f1_at(classifier.predict_proba(x_test)[:, 1], y_test, threshold)
 
 
 def main() -> None:
@@ -111,7 +107,7 @@ def main() -> None:
           file=sys.stderr)
     vectors = embed([row[1] for row in train + validation + test], args.base_model)
     x_train, x_val, x_test = np.split(vectors, [len(train), len(train) + len(validation)])
-    gold = {part: {label: np.array([label in row[2] for row in rows]) for label in DEVICE_LABELS}
+    gold = {part: {label: np.array([int(label in row[2]) for row in rows]) for label in DEVICE_LABELS}
             for part, rows in (("train", train), ("validation", validation), ("test", test))}
 
     documents = sorted({row[0] for row in train})
