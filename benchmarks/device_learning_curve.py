@@ -28,6 +28,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from pipeline.io import read_records  # noqa: E402
 from pipeline.model.thresholds import best_threshold, f1_at  # noqa: E402
 from pipeline.segment import iter_sentence_offsets  # noqa: E402
 from pipeline.standoff import DEVICE_LABELS, load_seed, standoff_document_id  # noqa: E402
@@ -42,8 +43,7 @@ def labelled(units) -> list[tuple[str, str, set[str]]]:
 
 def written_sentences() -> list[tuple[str, str, set[str]]]:
     rows = []
-    for line in WRITTEN.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
+    for record in read_records(WRITTEN):
         text = record["text"]
         for start, end in iter_sentence_offsets(text):
             labels = {s["label"] for s in record["spans"] if s["start"] < end and start < s["end"]}

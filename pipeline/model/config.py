@@ -87,6 +87,11 @@ class TrainConfig:
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
     base_dir: str = "."  # folder relative paths are resolved against (the config file's folder)
 
+    @property
+    def run_seed(self) -> int:
+        """The seed of initialisation, dropout and batch order."""
+        return self.seed if self.training_seed is None else self.training_seed
+
     def resolve(self, path: str) -> Path:
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else (Path(self.base_dir) / candidate).resolve()
@@ -103,6 +108,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+def _whole_number(value: Any, minimum: int | None = None) -> bool:
+    """An int that is not a bool (YAML's true would pass isinstance(value, int)), at least ``minimum``."""
+    return isinstance(value, int) and not isinstance(value, bool) and (minimum is None or value >= minimum)
 
 
 def _build(cls: type, values: Any, where: str) -> Any:
@@ -124,16 +134,14 @@ def _build(cls: type, values: Any, where: str) -> Any:
             value = tuple(value)
         elif name == "supervision" and value not in ("spans", "entity-roles"):
             raise ConfigError(f"{where}.supervision: expected 'spans' or 'entity-roles', got {value!r}")
-        elif name == "repeat" and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        elif name == "repeat" and not _whole_number(value, 1):
             raise ConfigError(f"{where}.repeat: expected a whole number >= 1, got {value!r}")
         elif name == "attention_dropout" and value is not None and not (
                 isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1):
             raise ConfigError(f"{where}.attention_dropout: expected a number in [0, 1) or null, got {value!r}")
-        elif name == "training_seed" and value is not None and not (
-                isinstance(value, int) and not isinstance(value, bool)):
+        elif name == "training_seed" and value is not None and not _whole_number(value):
             raise ConfigError(f"{where}.training_seed: expected a whole number or null, got {value!r}")
-        elif name == "encoder_layers" and value is not None and not (
-                isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        elif name == "encoder_layers" and value is not None and not _whole_number(value, 1):
             raise ConfigError(f"{where}.encoder_layers: expected a whole number >= 1 or null, got {value!r}")
         kwargs[name] = value
     try:

@@ -211,8 +211,7 @@ def train(
         raise ConfigError(f"nothing to resume: no checkpoint in {checkpoint_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
     hp = config.hyperparameters
-    run_seed = config.seed if config.training_seed is None else config.training_seed
-    torch.manual_seed(run_seed)
+    torch.manual_seed(config.run_seed)
 
     tokenizer = load_tokenizer(resolve_base_model(config.base_model, relative_to=Path(config.base_dir)))
     data = prepared or prepare(config, tokenizer, progress=progress)
@@ -276,7 +275,7 @@ def train(
     while state["batch"] < total_batches:
         epoch, position = divmod(state["batch"], batches_per_epoch)
         if epoch != cached_epoch:
-            order, cached_epoch = epoch_batches(lengths, hp.batch_size, run_seed, epoch), epoch
+            order, cached_epoch = epoch_batches(lengths, hp.batch_size, config.run_seed, epoch), epoch
         batch = collate_training([train_rows[i] for i in order[position]], pad_id, len(labels), len(data.labels))
         batch = {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
         token_logits, sentence_logits = model(batch["input_ids"], batch["attention_mask"], batch["token_sentence"])
