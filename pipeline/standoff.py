@@ -80,8 +80,9 @@ class AnnotatedUnit:
 
 def default_data_root() -> Path:
     """``$FRAMING_DATA_ROOT`` when set, else ``../shared/data`` next to the repository."""
-    override = os.environ.get("FRAMING_DATA_ROOT")
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
+    from pipeline.data_root import data_root
+
+    return data_root()
 
 
 def document_path(corpus: str, doc_id: str, data_root: str | os.PathLike[str] | None = None) -> Path:

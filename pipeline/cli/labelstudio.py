@@ -310,7 +310,9 @@ def report(project: str, as_json: bool, url: str | None) -> None:
 )
 @_url_option
 def serve(port: int, host: str, model_dir: str | None, train: bool, project: str | None, url: str | None) -> None:
-    """Serve the model to Label Studio as an ML backend (/health, /setup, /predict, /webhook)."""
+    """Serve the model to Label Studio as an ML backend (/health, /setup, /predict, /webhook; /train starts a
+    warm-start retrain, /jobs and /jobs/ID show its state). After a promoted retrain the new version is served
+    without a restart."""
     from pipeline.labelstudio.backend import create_app, default_on_train
     from pipeline.labelstudio.backend import serve as run
     from pipeline.model.annotator import Annotator
@@ -335,5 +337,5 @@ def serve(port: int, host: str, model_dir: str | None, train: bool, project: str
             return
         echo(f"connected to project {project!r} as ML backend {backend_id}")
 
-    app = create_app(predictor, on_train=default_on_train if train else None)
+    app = create_app(predictor, on_train=default_on_train if train else None, reload=Annotator.load)
     run(app, host=host, port=port, on_started=register if conn is not None else None)

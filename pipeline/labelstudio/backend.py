@@ -1,4 +1,5 @@
-"""The Label Studio ML backend protocol, served with FastAPI: ``/health``, ``/setup``, ``/predict``, ``/webhook``.
+"""The Label Studio ML backend protocol, served with FastAPI: ``/health``, ``/setup``, ``/predict``, ``/webhook``,
+plus ``/train`` and the training jobs' state (``/jobs``, ``/jobs/{id}``; see ``pipeline.labelstudio.jobs``).
 
 The predictor (anything with ``.model_version`` and ``.annotate_many(documents)``, like
 ``pipeline.model.annotator.Annotator``) is loaded once by the caller and handed to ``create_app``. Model
@@ -14,12 +15,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from pipeline.document import Document, stable_id
 from pipeline.labelstudio import convert
 from pipeline.labelstudio.config import ConfigNames, config_names
+from pipeline.labelstudio.jobs import TrainCallback, TrainingQueue
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +31,14 @@ class Predictor(Protocol):
     def annotate_many(self, documents: Iterable[Document]) -> Iterator[Document]: ...
 
 
-TrainCallback = Callable[[Mapping[str, Any]], Any]
-
-
 class TrainingUnavailable(RuntimeError):
     """No retraining is installed (``pipeline.retrain`` is missing)."""
 
 
-def default_on_train(event: Mapping[str, Any]) -> Any:
-    """Retrain from the project named in a ``START_TRAINING`` event with ``pipeline.retrain``: pull the
-    project's corrections to their default file, then train, compare and promote (``retrain.retrain``)."""
+def default_on_train(event: Mapping[str, Any], on_progress: Callable[[str, int, int], Any] | None = None) -> Any:
+    """Retrain from the project named in a ``START_TRAINING`` event: pull its corrections, warm-start a new
+    version on the labels of its labeling config, compare, promote if not worse
+    (``pipeline.retrain.retrain_from_project``); a version that is not promoted is not kept."""
     if importlib.util.find_spec("pipeline.retrain") is None:
         raise TrainingUnavailable(
             "retraining is not available: pipeline.retrain is not installed; retrain with `framing retrain` "
@@ -50,44 +49,11 @@ def default_on_train(event: Mapping[str, Any]) -> Any:
     title = project.get("title") if isinstance(project, Mapping) else None
     if not title:
         raise ValueError("START_TRAINING event without a project title")
-    if hasattr(retrain, "retrain_from_project"):
-        return retrain.retrain_from_project(project=title, event=dict(event))
-    from pipeline.labelstudio.client import connect
-    from pipeline.labelstudio.sync import default_pull_path, pull
-
-    corrections = default_pull_path(title)
-    pull(connect(), title, corrections)
-    return retrain.retrain(corrections, progress=False)
+    return retrain.retrain_from_project(title, event=dict(event), on_progress=on_progress)
 
 
 def _training_available(on_train: TrainCallback) -> bool:
     return on_train is not default_on_train or importlib.util.find_spec("pipeline.retrain") is not None
-
-
-class TrainingQueue:
-    """One background worker running training jobs in order; the webhook only submits."""
-
-    def __init__(self, on_train: TrainCallback) -> None:
-        self.on_train = on_train
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="framing-train")
-        self.jobs: list[Future[Any]] = []
-        self._lock = threading.Lock()
-
-    def submit(self, event: Mapping[str, Any]) -> int:
-        with self._lock:
-            future = self._executor.submit(self._run, dict(event))
-            self.jobs.append(future)
-            return len(self.jobs)
-
-    def _run(self, event: dict[str, Any]) -> Any:
-        try:
-            return self.on_train(event)
-        except Exception:
-            log.exception("training job failed")
-            raise
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def task_document(task: Mapping[str, Any], text_field: str = convert.TEXT_FIELD) -> Document:
@@ -104,15 +70,28 @@ def create_app(
     *,
     on_train: TrainCallback | None = default_on_train,
     batch_size: int = 32,
+    reload: Callable[[Any], Predictor] | None = None,
 ) -> Any:
-    """The FastAPI app serving ``predictor`` to Label Studio. ``on_train=None`` disables training."""
+    """The FastAPI app serving ``predictor`` to Label Studio. ``on_train=None`` disables training. ``reload``
+    turns a finished job's model directory into the next predictor: after a promoted retrain the backend serves
+    the new version without a restart."""
     from fastapi import Body, FastAPI, HTTPException
     from fastapi.responses import JSONResponse
 
     app = FastAPI(title="framing-pipeline ML backend", version=str(predictor.model_version))
     model_lock = threading.Lock()
     projects: dict[str, ConfigNames] = {}
-    queue = TrainingQueue(on_train) if on_train is not None else None
+    serving = {"predictor": predictor}
+
+    def promoted(result: Any) -> None:
+        if reload is None or not getattr(result, "promoted", False) or getattr(result, "new_dir", None) is None:
+            return
+        fresh = reload(result.new_dir)
+        with model_lock:
+            serving["predictor"] = fresh
+        log.info("now serving model version %s", fresh.model_version)
+
+    queue = TrainingQueue(on_train, on_finished=promoted) if on_train is not None else None
     app.state.training = queue
     app.router.add_event_handler("shutdown", lambda: queue.shutdown() if queue else None)
 
@@ -128,7 +107,11 @@ def create_app(
     @app.get("/")
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "UP", "model_class": type(predictor).__name__, "model_version": predictor.model_version}
+        current = serving["predictor"]
+        status = {"status": "UP", "model_class": type(current).__name__, "model_version": current.model_version}
+        if queue is not None and queue.all():
+            status["training"] = queue.all()[-1].to_dict()
+        return status
 
     @app.post("/setup")
     def setup(body: dict[str, Any] = Body(default_factory=dict)) -> dict[str, Any]:
@@ -138,11 +121,11 @@ def create_app(
                 projects[str(body.get("project"))] = config_names(schema)
             except ValueError as error:
                 raise HTTPException(status_code=400, detail=str(error)) from None
-        return {"model_version": predictor.model_version}
+        return {"model_version": serving["predictor"].model_version}
 
     @app.get("/versions")
     def versions() -> dict[str, Any]:
-        return {"versions": [predictor.model_version]}
+        return {"versions": [serving["predictor"].model_version]}
 
     @app.post("/predict")
     def predict(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
@@ -156,8 +139,9 @@ def create_app(
             raise HTTPException(status_code=400, detail=str(error)) from None
         results = []
         with model_lock:
-            version = predictor.model_version
-            annotated = list(predictor.annotate_many(documents))
+            current = serving["predictor"]
+            version = current.model_version
+            annotated = list(current.annotate_many(documents))
         if len(annotated) != len(documents):
             raise HTTPException(status_code=500, detail="the model returned a different number of documents")
         for document in annotated:
@@ -170,11 +154,7 @@ def create_app(
             )
         return {"results": results, "model_version": version}
 
-    @app.post("/webhook")
-    def webhook(body: dict[str, Any] = Body(default_factory=dict)) -> Any:
-        action = body.get("action")
-        if action != "START_TRAINING":
-            return {"status": "ignored", "action": action}
+    def start_training(body: Mapping[str, Any]) -> Any:
         if queue is None or not _training_available(queue.on_train):
             message = (
                 "training is not available from this backend: pipeline.retrain is not installed"
@@ -183,7 +163,30 @@ def create_app(
             )
             return JSONResponse(status_code=501, content={"status": "error", "detail": message})
         job = queue.submit(body)
-        return JSONResponse(status_code=201, content={"status": "queued", "job": job})
+        return JSONResponse(status_code=201, content={"status": "queued", "job": job.id,
+                                                      "status_url": f"/jobs/{job.id}"})
+
+    @app.post("/webhook")
+    def webhook(body: dict[str, Any] = Body(default_factory=dict)) -> Any:
+        action = body.get("action")
+        if action != "START_TRAINING":
+            return {"status": "ignored", "action": action}
+        return start_training(body)
+
+    @app.post("/train")
+    def train(body: dict[str, Any] = Body(default_factory=dict)) -> Any:
+        return start_training(body)
+
+    @app.get("/jobs")
+    def jobs() -> dict[str, Any]:
+        return {"jobs": [job.to_dict() for job in queue.all()] if queue is not None else []}
+
+    @app.get("/jobs/{job_id}")
+    def job_status(job_id: int) -> dict[str, Any]:
+        job = queue.get(job_id) if queue is not None else None
+        if job is None:
+            raise HTTPException(status_code=404, detail=f"no training job {job_id}")
+        return job.to_dict()
 
     return app
 

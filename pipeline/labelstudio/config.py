@@ -115,6 +115,17 @@ def config_names(label_config: str) -> ConfigNames:
     )
 
 
+def config_label_values(label_config: str) -> list[str]:
+    """The span labels (``value`` of each ``<Label>`` of the span control) a labeling config offers; the
+    ``actor`` helper label is not one of them."""
+    root = _parse(label_config)
+    labels = root.find(".//Labels")
+    if labels is None:
+        return []
+    values = [node.get("value") for node in labels.iter("Label")]
+    return [value for value in values if value and value != ACTOR_LABEL]
+
+
 def _parse(label_config: str) -> Any:
     try:
         return ET.fromstring(label_config)

@@ -96,6 +96,13 @@ class TrainConfig:
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else (Path(self.base_dir) / candidate).resolve()
 
+    def resolve_data(self, path: str) -> Path:
+        """A data source's path: under ``$FRAMING_DATA_ROOT`` first, then relative to the config
+        (``pipeline.data_root``)."""
+        from pipeline.data_root import resolve_data_path
+
+        return resolve_data_path(path, self.base_dir)
+
     def to_dict(self) -> dict[str, Any]:
         record = dataclasses.asdict(self)
         record.pop("base_dir")
@@ -181,11 +188,18 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
     ``load_config(<model dir>/config.yaml)`` finds the same files (retraining starts from it)."""
     import os
 
+    from pipeline.data_root import canonical_data_path
+
     def moved(path: str) -> str:
         return os.path.relpath(config.resolve(path), out_dir.resolve())
 
+    def moved_data(path: str) -> str:
+        # corpora under a data root keep their ``shared/data/<corpus>`` form, so $FRAMING_DATA_ROOT still applies
+        return os.path.relpath(canonical_data_path(config.resolve_data(path), path), out_dir.resolve())
+
     data = tuple(
-        dataclasses.replace(source, path=moved(source.path), exclude=moved(source.exclude) if source.exclude else None)
+        dataclasses.replace(source, path=moved_data(source.path),
+                            exclude=moved_data(source.exclude) if source.exclude else None)
         for source in config.data
     )
     base_model = config.base_model

@@ -42,8 +42,8 @@ def set_current(model_dir: Path, root: Path | None = None) -> None:
     read_meta(model_dir)  # refuse anything that is not a model directory
     try:
         relative = model_dir.relative_to(root)
-    except ValueError:
-        raise ConfigError(f"{model_dir} is not inside the models folder {root}") from None
+    except ValueError:  # a version kept elsewhere (`framing retrain --out DIR`) is named by its absolute path
+        relative = model_dir
     temporary = root / (CURRENT_FILE + ".tmp")
     temporary.write_text(str(relative) + "\n", encoding="utf-8")
     temporary.replace(root / CURRENT_FILE)

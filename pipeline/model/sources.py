@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.corpora import CORPUS_FORMATS, load_corpus
+from pipeline.data_root import missing_data_message
 from pipeline.document import Document
 from pipeline.errors import ConfigError
 from pipeline.model.config import DataSource, TrainConfig
@@ -43,9 +44,9 @@ class PreparedData:
 
 def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxonomy=None) -> list[Document]:
     """Documents of one source, with gold spans restricted to ``labels`` and the labels it annotates marked."""
-    path = config.resolve(source.path)
+    path = config.resolve_data(source.path)
     if not path.exists():
-        raise ConfigError(f"data source {source.format}: {path} does not exist")
+        raise ConfigError(missing_data_message(source.format, path))
     if source.format in CORPUS_FORMATS:
         documents = list(load_corpus(source.format, path, taxonomy=taxonomy))
     elif source.format == "records":
@@ -69,7 +70,7 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
     if source.exclude:
         from pipeline.standoff import load_standoff
 
-        held_out = {unit.doc_id for unit in load_standoff(config.resolve(source.exclude))}
+        held_out = {unit.doc_id for unit in load_standoff(config.resolve_data(source.exclude))}
         documents = [d for d in documents if d.metadata.get("doc_id", d.id) not in held_out and d.id not in held_out]
     wanted = set(labels)
     if source.supervision == "entity-roles":
@@ -117,6 +118,17 @@ def entity_role_evidence(document: Document) -> Document:
     })
 
 
+def check_sources(config: TrainConfig) -> None:
+    """Refuse a config whose data sources cannot be read, before anything is written (one line per problem)."""
+    problems = []
+    for source in config.data:
+        for path in (source.path, source.exclude):
+            if path and not config.resolve_data(path).exists():
+                problems.append(missing_data_message(source.format, config.resolve_data(path)))
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def _digest(paths: Iterable[Path]) -> str:
     hasher = hashlib.sha256()
     for path in sorted(paths):
@@ -160,7 +172,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
         if not source.internal_test:
             no_test.update(d.id for d in loaded)
         documents.extend(loaded)
-        snapshot[f"{source.format}:{source.path}"] = {"sha256_16": _digest([config.resolve(source.path)]),
+        snapshot[f"{source.format}:{source.path}"] = {"sha256_16": _digest([config.resolve_data(source.path)]),
                                                        "documents": len(loaded)}
     documents = with_sentences(documents)
     # weakly supervised and train_only documents only ever train: validation (threshold tuning) and test need

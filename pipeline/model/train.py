@@ -154,6 +154,24 @@ def load_checkpoint(directory: Path, model, optimizer) -> dict:
     return state
 
 
+def load_initial_weights(model, model_dir: Path) -> None:
+    """Start from a trained model's weights (warm start): every trainable tensor must be in its weights file,
+    with the same shape, and nothing else may be."""
+    from pipeline.model.store import WEIGHTS_FILE
+
+    path = model_dir / WEIGHTS_FILE
+    if not path.is_file():
+        raise ConfigError(f"cannot warm-start from {model_dir}: no {WEIGHTS_FILE}")
+    stored = load_file(str(path))
+    expected = trainable_state(model)
+    missing, unexpected = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
+    wrong = sorted(name for name in set(expected) & set(stored) if stored[name].shape != expected[name].shape)
+    if missing or unexpected or wrong:
+        raise ConfigError(f"cannot warm-start from {path}: its weights do not fit the model to train "
+                          f"(missing {missing[:3]}, unexpected {unexpected[:3]}, other shape {wrong[:3]})")
+    model.load_state_dict({name: tensor.float() for name, tensor in stored.items()}, strict=False)
+
+
 # -- validation ------------------------------------------------------------------------------------------------
 def validation_arrays(model, rows: Sequence[dict], pad_id: int, num_labels: int, batch_size: int) -> dict:
     """Flattened probabilities, targets and masks of all validation tokens and sentences."""
@@ -194,9 +212,14 @@ def train(
     stop_after_steps: int | None = None,
     parent_version: str | None = None,
     device: str = "cpu",
+    initial_weights: str | Path | None = None,
+    validate_each_epoch: bool = True,
+    on_progress=None,
 ) -> Path:
     """Train a model and write its directory to ``out_dir``. ``prepared`` (from
     ``pipeline.model.sources.prepare``) skips data loading; ``stop_after_steps`` simulates an interruption;
+    ``initial_weights`` (a model directory of the same shape) warm-starts from its weights instead of the base
+    encoder's; ``on_progress(step, total_steps)`` is called after each optimiser step;
     ``device`` is a torch device ("cpu", "cuda", "cuda:1", "mps"). On the CPU a seeded run is reproducible to
     the bit; GPU kernels (scatter and index additions) may differ in the last bits from run to run."""
     from tqdm.auto import tqdm
@@ -222,6 +245,8 @@ def train(
                                    attention_dropout=hp.attention_dropout, encoder_layers=hp.encoder_layers)
     if hp.freeze_embeddings or hp.frozen_layers:
         freeze_embeddings(model, hp.frozen_layers)
+    if initial_weights is not None:
+        load_initial_weights(model, Path(initial_weights))
     device = torch.device(device)
     model.to(device)
     pad_id = tokenizer.pad_token_id or 0
@@ -296,11 +321,13 @@ def train(
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             state["step"] += 1
+            if on_progress is not None:
+                on_progress(state["step"], total_steps)
             if state["step"] % hp.checkpoint_every == 0 or state["batch"] == total_batches:
                 state["seconds"] = time.monotonic() - began
                 save_checkpoint(checkpoint_dir, model, optimizer, state)
         epoch_done = state["batch"] % batches_per_epoch == 0 or state["batch"] == total_batches
-        if epoch_done and validation_rows:
+        if epoch_done and validation_rows and validate_each_epoch:
             arrays = validation_arrays(model, validation_rows, pad_id, len(labels), hp.batch_size * 2)
             record = {
                 "epoch": round(state["batch"] / batches_per_epoch, 3), "step": state["step"],
