@@ -93,6 +93,7 @@ def test_start_training_is_queued_and_answered_at_once():
     assert time.monotonic() - t0 < 2  # the request did not wait for training
     release.set()
     assert app.state.training.jobs[0].result(timeout=10) == "done"
+    assert client.get(f"/jobs/{response.json()['job']}").json()["state"] == "done"
     assert started == ["news"]
     assert client.post("/webhook", json={"action": "ANNOTATION_CREATED"}).json()["status"] == "ignored"
 
@@ -149,17 +150,85 @@ def test_framing_ls_serve_loads_the_real_annotator_once_and_serves_its_predictio
     assert client.post("/webhook", json={"action": "START_TRAINING"}).status_code == 501
 
 
-def test_default_training_pulls_the_projects_corrections_then_retrains(monkeypatch, tmp_path):
+def test_default_training_warm_starts_from_the_projects_corrections(monkeypatch):
     import pipeline.retrain
-    from pipeline.labelstudio import client, sync
 
     calls = []
-    monkeypatch.delattr(pipeline.retrain, "retrain_from_project", raising=False)
-    monkeypatch.setattr(client, "connect", lambda *a, **k: "connection")
-    monkeypatch.setattr(sync, "default_pull_path", lambda project: tmp_path / f"{project}.jsonl")
-    monkeypatch.setattr(sync, "pull", lambda conn, project, out: calls.append(("pull", conn, project, out)))
-    monkeypatch.setattr(pipeline.retrain, "retrain", lambda path, **options: calls.append(("retrain", path)) or "new")
+    monkeypatch.setattr(pipeline.retrain, "retrain_from_project",
+                        lambda title, **options: calls.append((title, sorted(options))) or "new")
     assert backend.default_on_train({"action": "START_TRAINING", "project": {"id": 4, "title": "news"}}) == "new"
-    assert calls == [("pull", "connection", "news", tmp_path / "news.jsonl"), ("retrain", tmp_path / "news.jsonl")]
+    assert calls == [("news", ["event", "on_progress"])]
     with pytest.raises(ValueError, match="project title"):
         backend.default_on_train({"action": "START_TRAINING"})
+
+
+class FinishedRetrain:
+    def __init__(self, new_dir, promoted=True):
+        self.new_dir, self.promoted, self.kept = new_dir, promoted, promoted
+        self.new_version, self.parent_version, self.metric = "keyword-2", "keyword-1", "span_f1"
+        self.parent_value, self.new_value = 0.4, 0.5
+        self.evaluations = {"decision": "promoted: span_f1 0.5000 (new) vs 0.4000 (parent keyword-1)"}
+        self.label_changes = {"corrections_heldout": {"blame_attribution": {"sentence_f1": 0.5}}}
+
+
+def wait_for(client, job, states=("done", "failed"), seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = client.get(f"/jobs/{job}").json()
+        if status["state"] in states:
+            return status
+        time.sleep(0.02)
+    raise AssertionError(f"job {job} still {status['state']} after {seconds} s")
+
+
+def test_training_jobs_show_their_state_and_a_promoted_version_is_served_without_restart(caplog):
+    release, progressed = threading.Event(), threading.Event()
+
+    def training(event, on_progress=None):
+        on_progress("training", 3, 10)
+        progressed.set()
+        release.wait(10)
+        if event["project"]["title"] == "broken":
+            raise ValueError("no usable (non-cancelled) annotations to train on")
+        return FinishedRetrain("/models/keyword-2")
+
+    class Renamed(KeywordPredictor):
+        model_version = "keyword-2"
+
+    loaded = []
+    app = create_app(KeywordPredictor(), on_train=training, reload=lambda d: loaded.append(d) or Renamed())
+    client = TestClient(app)
+    first = client.post("/train", json={"project": {"id": 3, "title": "news"}}).json()
+    assert first["status"] == "queued" and first["status_url"] == f"/jobs/{first['job']}"
+    assert progressed.wait(5)
+    running = client.get(f"/jobs/{first['job']}").json()
+    assert running["state"] == "running" and running["progress"] == {"phase": "training", "done": 3, "total": 10}
+    second = client.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4, "title": "broken"}})
+    again = client.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4, "title": "broken"}})
+    assert second.json()["job"] == again.json()["job"]  # a queued job is joined, not queued twice
+    assert client.get(f"/jobs/{second.json()['job']}").json()["state"] == "queued"
+    release.set()
+    done = wait_for(client, first["job"])
+    assert done["state"] == "done" and done["result"]["new_version"] == "keyword-2" and done["result"]["promoted"]
+    assert loaded == ["/models/keyword-2"]
+    assert client.get("/health").json()["model_version"] == "keyword-2"
+    (result,) = client.post("/predict", json=predict_body("blame")).json()["results"]
+    assert result["model_version"] == "keyword-2"
+    with caplog.at_level("ERROR", logger="pipeline.labelstudio.jobs"):
+        failed = wait_for(client, second.json()["job"])
+    assert failed["state"] == "failed" and "no usable" in failed["error"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f"training job {failed['id']} (project broken) failed: ValueError: no usable (non-cancelled) annotations "
+        "to train on"]
+    assert all(r.exc_info is None for r in caplog.records)  # one line, no traceback
+    assert [job["state"] for job in client.get("/jobs").json()["jobs"]] == ["done", "failed"]
+    assert client.get("/jobs/99").status_code == 404
+
+
+def test_a_rejected_version_is_not_served():
+    app = create_app(KeywordPredictor(), on_train=lambda event: FinishedRetrain(None, promoted=False),
+                     reload=lambda d: pytest.fail("a rejected version must not be loaded"))
+    client = TestClient(app)
+    job = client.post("/train", json={"project": {"title": "news"}}).json()["job"]
+    assert wait_for(client, job)["state"] == "done"
+    assert client.get("/health").json()["model_version"] == "keyword-1"

@@ -82,3 +82,94 @@ def test_corrections_from_label_studio_train_a_new_version_whose_predictions_joi
     for task in tasks:
         versions = sorted(p["model_version"] for p in task["predictions"])
         assert versions == sorted([parent.version, new.version])
+
+
+def serve_in_thread(app):
+    import threading
+    import time
+
+    import uvicorn
+
+    from pipeline.labelstudio.server import free_port
+
+    port = free_port(19190)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def wait_for_job(client, job, seconds=180.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    status = {}
+    while time.monotonic() < deadline:
+        status = client.get(f"/jobs/{job}").json()
+        if status["state"] in ("done", "failed"):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"training job {job} did not finish in {seconds} s: {status}")
+
+
+def test_start_training_in_label_studio_retrains_and_the_backend_serves_the_new_version(
+    labelstudio_server, models_root, tmp_path, monkeypatch
+):
+    """Label Studio's "Start training" (START_TRAINING to the backend) runs the warm-start retrain in the background;
+    its state is visible on /jobs; a promoted version is served at once; a failing job says why and leaves nothing."""
+    import functools
+
+    import httpx
+
+    from pipeline.labelstudio import backend
+    from pipeline.labelstudio.config import build_label_config
+    from pipeline.model.annotator import Annotator
+    from pipeline.retrain import RetrainOptions
+    from pipeline.taxonomy import load_taxonomy
+
+    server = labelstudio_server
+    for name, value in server.env().items():
+        monkeypatch.delenv(name, raising=False) if value is None else monkeypatch.setenv(name, value)
+    conn = server.connection()
+    parent = read_meta(current_model_dir())
+    config = build_label_config(load_taxonomy().labels)
+    project_id, _ = sync.ensure_project(conn, "button-loop", config)
+    sync.ensure_project(conn, "button-empty", config)
+    conn.sdk.projects.import_tasks(id=project_id, request=[{"data": {"text": t}} for t in NEW_TEXTS])
+    tasks = conn.request("GET", "/api/tasks", "list", params={"project": project_id, "fields": "all"})["tasks"]
+    for task in tasks:
+        text = task["data"]["text"]
+        corrected = Document(f"t{task['id']}", text).with_spans(
+            Span(m.start(), m.end(), "loaded_language", 1.0) for m in LOADED.finditer(text))
+        conn.sdk.annotations.create(id=task["id"], result=prediction(corrected, "human")["result"], lead_time=5.0)
+
+    on_train = functools.partial(backend.default_on_train, options=RetrainOptions(max_steps=4, force=True))
+    app = backend.create_app(Annotator.load(), on_train=on_train, reload=Annotator.load)
+    uvicorn_server, thread, url = serve_in_thread(app)
+    try:
+        backend_id = sync.register_backend(conn, "button-loop", url)
+        empty_backend = sync.register_backend(conn, "button-empty", url)
+        client = httpx.Client(base_url=url, timeout=30)
+        conn.sdk.ml.train(id=backend_id)  # the "Start training" button
+        done = wait_for_job(client, 1)
+        assert done["state"] == "done", done
+        assert done["project"] == "button-loop" and done["result"]["promoted"]
+        new_version = done["result"]["new_version"]
+        assert new_version != parent.version and read_meta(current_model_dir()).version == new_version
+        assert client.get("/health").json()["model_version"] == new_version
+        conn.sdk.actions.create(id="retrieve_tasks_predictions", project=project_id,
+                                selected_items={"all": True, "excluded": []})  # fmt: skip
+        tasks = conn.request("GET", "/api/tasks", "list", params={"project": project_id, "fields": "all"})["tasks"]
+        assert all(new_version in {p["model_version"] for p in task["predictions"]} for task in tasks)
+
+        before = sorted(p.name for p in models_root.iterdir())
+        conn.sdk.ml.train(id=empty_backend)  # nothing annotated there: the job must fail visibly
+        failed = wait_for_job(client, 2)
+        assert failed["state"] == "failed" and "no usable" in failed["error"], failed
+        assert sorted(p.name for p in models_root.iterdir()) == before  # no stray model folder
+        assert client.get("/health").json()["model_version"] == new_version
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(10)

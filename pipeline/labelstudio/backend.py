@@ -35,10 +35,12 @@ class TrainingUnavailable(RuntimeError):
     """No retraining is installed (``pipeline.retrain`` is missing)."""
 
 
-def default_on_train(event: Mapping[str, Any], on_progress: Callable[[str, int, int], Any] | None = None) -> Any:
+def default_on_train(event: Mapping[str, Any], on_progress: Callable[[str, int, int], Any] | None = None,
+                     **retrain_options: Any) -> Any:
     """Retrain from the project named in a ``START_TRAINING`` event: pull its corrections, warm-start a new
     version on the labels of its labeling config, compare, promote if not worse
-    (``pipeline.retrain.retrain_from_project``); a version that is not promoted is not kept."""
+    (``pipeline.retrain.retrain_from_project``, which takes ``retrain_options``); a version that is not promoted
+    is not kept."""
     if importlib.util.find_spec("pipeline.retrain") is None:
         raise TrainingUnavailable(
             "retraining is not available: pipeline.retrain is not installed; retrain with `framing retrain` "
@@ -49,11 +51,12 @@ def default_on_train(event: Mapping[str, Any], on_progress: Callable[[str, int, 
     title = project.get("title") if isinstance(project, Mapping) else None
     if not title:
         raise ValueError("START_TRAINING event without a project title")
-    return retrain.retrain_from_project(title, event=dict(event), on_progress=on_progress)
+    return retrain.retrain_from_project(title, event=dict(event), on_progress=on_progress, **retrain_options)
 
 
 def _training_available(on_train: TrainCallback) -> bool:
-    return on_train is not default_on_train or importlib.util.find_spec("pipeline.retrain") is not None
+    uses_default = on_train is default_on_train or getattr(on_train, "func", None) is default_on_train
+    return not uses_default or importlib.util.find_spec("pipeline.retrain") is not None
 
 
 def task_document(task: Mapping[str, Any], text_field: str = convert.TEXT_FIELD) -> Document:
