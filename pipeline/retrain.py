@@ -511,7 +511,8 @@ def retrain(
 
 
 def retrain_from_project(project: str, event: Mapping[str, Any] | None = None, *,
-                         on_progress: ProgressCallback | None = None, **kwargs: Any) -> RetrainResult:
+                         on_progress: ProgressCallback | None = None, keep_rejected: bool = False,
+                         **kwargs: Any) -> RetrainResult:
     """The ML backend's training job: pull the project's corrections, then warm-start retrain on the labels
     of the project's labeling config; a version that is not promoted is not kept."""
     from pipeline.labelstudio.client import connect
@@ -530,5 +531,5 @@ def retrain_from_project(project: str, event: Mapping[str, Any] | None = None, *
         model_labels = read_meta(kwargs.get("parent_dir") or current_model_dir()).labels
         labels = tuple(label for label in config_label_values(label_config) if label in model_labels)
         options = replace(options, labels=labels or None)
-    return retrain(corrections, options=options, progress=False, keep_rejected=False, on_progress=on_progress,
-                   **kwargs)
+    return retrain(corrections, options=options, progress=False, keep_rejected=keep_rejected,
+                   on_progress=on_progress, **kwargs)

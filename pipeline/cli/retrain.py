@@ -31,6 +31,8 @@ from pipeline.retrain import METRICS, RetrainOptions
 @click.option("--metric", type=click.Choice(METRICS), default="span_f1", show_default=True,
               help="Metric that decides whether the new version replaces the current one.")
 @click.option("--force", is_flag=True, help="Promote the new version even if it is worse.")
+@click.option("--promote/--no-promote", default=True, show_default=True,
+              help="--no-promote: compare only; the current model stays whatever the result.")
 @click.option("--keep-rejected/--discard-rejected", default=True, show_default=True,
               help="Keep a new version that was not promoted (its card holds the comparison).")
 @click.option("--heldout", "heldout_fraction", type=click.FloatRange(0.0, 0.9), default=0.2, show_default=True,
@@ -40,7 +42,7 @@ from pipeline.retrain import METRICS, RetrainOptions
 @device_option
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def retrain(project: str | None, from_file: str | None, labels: str | None, model_dir: str | None, out: str | None,
-            epochs: float, max_steps: int | None, replay: float, resume: bool, metric: str, force: bool,
+            epochs: float, max_steps: int | None, replay: float, resume: bool, metric: str, force: bool, promote: bool,
             keep_rejected: bool, heldout_fraction: float, seed: int, device: str,
             progress: bool) -> None:
     """Fine-tune the current model (warm start) on human corrections mixed with a replay sample of its own
@@ -59,10 +61,10 @@ def retrain(project: str | None, from_file: str | None, labels: str | None, mode
         metric=metric, force=force, device=device,
     )
     common = dict(parent_dir=Path(model_dir) if model_dir else None, out_dir=Path(out) if out else None,
-                  options=options, resume=resume)
+                  options=options, resume=resume, promote=promote)
     try:
         if project:
-            result = retrain_from_project(project, **common)
+            result = retrain_from_project(project, keep_rejected=keep_rejected, **common)
         else:
             result = run_retrain(Path(from_file), keep_rejected=keep_rejected, progress=progress, **common)
     except KeyboardInterrupt:
