@@ -359,12 +359,12 @@ def _prepare(plan: _Plan, options: RetrainOptions, out_dir: Path, progress: Prog
         train_support=support,
         taxonomy_path=plan.parent_dir / "taxonomy.yaml" if (plan.parent_dir / "taxonomy.yaml").is_file() else None,
         parent_version=meta.version,
-        snapshot={**meta.metrics.get("data", {}), "warm_start": {
-            "parent": meta.version, "correction_windows": len(correction_rows), "replay_windows": len(replay_rows),
-            "replay_documents": len(replay_ids)}},
+        snapshot={source: facts for source, facts in meta.metrics.get("data", {}).items() if source != "corrections"},
         validation_documents=validation_docs,
     )
-    return new_config, prepared
+    windows = {"correction_windows": len(correction_rows), "replay_windows": len(replay_rows),
+               "replay_documents": len(replay_ids)}
+    return new_config, prepared, windows
 
 
 def _write_records(path: Path, documents: Iterable[Document]) -> str:
@@ -439,7 +439,7 @@ def retrain(
         (out_dir / STATE_FILE).write_text(json.dumps(plan.fingerprint, indent=1), encoding="utf-8")
         train_hash = _write_records(out_dir / CORRECTIONS_TRAIN, plan.train_docs)
         heldout_hash = _write_records(out_dir / CORRECTIONS_HELDOUT, plan.heldout_docs)
-        config, prepared = _prepare(plan, options, out_dir, on_progress)
+        config, prepared, windows = _prepare(plan, options, out_dir, on_progress)
         if not (resume and (out_dir / "framing-model.json").exists()):
             train(config, out_dir, resume=resume and (out_dir / CHECKPOINT_DIR).is_dir(), progress=progress,
                   prepared=prepared, parent_version=plan.parent_meta.version, device=options.device,
@@ -474,6 +474,7 @@ def retrain(
             "new": new_results,
         }
         changes = label_changes(parent_results, new_results)
+        evaluations["label_changes"] = changes
         new_meta.metrics["evaluations"] = evaluations
         new_meta.metrics.setdefault("data", {})["corrections"] = {
             "file": str(corrections) if isinstance(corrections, str | Path) else "(documents)",
@@ -481,7 +482,7 @@ def retrain(
             "train_sha256_16": train_hash, "heldout_sha256_16": heldout_hash,
             "train_documents": len(plan.train_docs), "heldout_documents": len(plan.heldout_docs),
         }
-        new_meta.metrics["warm_start"] = {"parent": plan.parent_meta.version, **plan.fingerprint["options"],
+        new_meta.metrics["warm_start"] = {"parent": plan.parent_meta.version, **plan.fingerprint["options"], **windows,
                                           "learning_rate": config.hyperparameters.learning_rate,
                                           "steps": new_meta.metrics.get("training", {}).get("steps")}
         write_meta(out_dir, new_meta)

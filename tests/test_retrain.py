@@ -105,7 +105,8 @@ def test_warm_start_retrain_through_the_cli_fine_tunes_the_parent_and_records_li
     assert snapshot["train_documents"] == 8 and snapshot["heldout_documents"] == 2
     assert snapshot["labels"] == ["loaded_language"]
     card = (out / "model-card.md").read_text()
-    assert parent_meta.version in card and "Comparison with the parent version" in card
+    assert parent_meta.version in card and "Comparison with the parent version" in card and "Warm start from" in card
+    assert "| corrections_heldout | loaded_language |" in card
     # the saved recipe is the parent's, plus the corrections as a train-only source
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["hyperparameters"]["learning_rate"] == read_meta_config(parent)["hyperparameters"]["learning_rate"]
@@ -181,7 +182,7 @@ def test_data_sources_resolve_through_the_data_root_from_any_working_directory(m
     code, _, stderr = cli(capsys, "retrain", "--from", corrections, "--out", out, "--max-steps", "1",
                           "--force", "--no-progress")
     assert code == 0, stderr
-    assert read_meta(out).metrics["data"]["warm_start"]["replay_windows"] > 0  # replayed the parent's corpus
+    assert read_meta(out).metrics["warm_start"]["replay_windows"] > 0  # replayed the parent's corpus
 
 
 def test_failures_leave_no_stray_folder(models_root, tmp_path, monkeypatch, capsys):

@@ -34,6 +34,11 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
     lines += ["## Intended use", "", INTENDED_USE, "", "## Training data", ""]
     training = meta.metrics.get("training", {})
     for source, facts in meta.metrics.get("data", {}).items():
+        if source == "corrections":
+            lines.append(f"- corrections `{facts.get('file')}` (sha256 {str(facts.get('sha256'))[:16]}): "
+                         f"{facts.get('train_documents')} documents trained, {facts.get('heldout_documents')} held "
+                         f"out for the comparison; labels covered: {', '.join(facts.get('labels') or [])}")
+            continue
         lines.append(f"- `{source}`: {facts.get('documents')} documents (content hash {facts.get('sha256_16')})")
     lines += [
         "",
@@ -54,6 +59,14 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
             + f"seed {config.seed}"
             + (f", training seed {config.training_seed}." if config.training_seed is not None else ".")
         )
+    warm = meta.metrics.get("warm_start")
+    if warm:
+        lines.append(
+            f"Warm start from `{warm.get('parent')}` (its weights, not the base encoder's): {warm.get('epochs')} "
+            f"passes over {warm.get('correction_windows')} correction windows and {warm.get('replay_windows')} "
+            f"replay windows of the parent's training data ({warm.get('replay_documents')} documents), learning "
+            f"rate {warm.get('learning_rate')}, {warm.get('steps')} steps; thresholds re-tuned on the parent's "
+            "validation documents. The hyper-parameters above are the parent's recipe, kept for later runs.")
     calibrated = "validation_calibrated" in meta.metrics
     tuned = meta.metrics.get("validation_calibrated") or meta.metrics.get("validation_tuned", {})
     span_metric = "span_f1" if calibrated else "token_f1"
@@ -123,11 +136,23 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
         for name, result in comparison.get("new", {}).items():
             parent = comparison.get("parent", {}).get(name, {})
             for key, value in result.items():
-                if key != "documents":
+                if key not in ("documents", "per_label"):
                     where = f"{name} ({result.get('documents')} docs)"
-                    lines.append(f"| {where} | {key} | {parent.get(key, '-')} | {value} |")
+                    lines.append(f"| {where} | {key} | {_number(parent.get(key))} | {_number(value)} |")
+        changes = comparison.get("label_changes") or {}
+        if changes:
+            lines += ["", "Per label (sentence F1 and span F1, parent -> new; gold sentences):", "",
+                      "| held-out set | label | sentence F1 | span F1 | gold sentences |", "|---|---|---|---|---|"]
+            for name, rows in changes.items():
+                for label, row in rows.items():
+                    lines.append(f"| {name} | {label} | {row['parent_sentence_f1']:.3f} -> {row['sentence_f1']:.3f} "
+                                 f"| {row['parent_span_f1']:.3f} -> {row['span_f1']:.3f} | {row['sentences']} |")
     lines += ["", "## Limitations", "", LIMITATIONS, ""]
     return "\n".join(lines)
+
+
+def _number(value) -> str:
+    return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def write_model_card(model_dir: Path, meta: ModelMeta, config: TrainConfig | None = None) -> Path:

@@ -228,6 +228,10 @@ def train(
 
     out_dir = Path(out_dir)
     checkpoint_dir = out_dir / CHECKPOINT_DIR
+    if prepared is None:
+        from pipeline.model.sources import check_sources
+
+        check_sources(config)  # before anything is written
     if not resume and (out_dir / "framing-model.json").exists():
         raise ConfigError(f"{out_dir} already holds a model; choose another --out or remove it")
     if resume and not checkpoint_dir.is_dir():
