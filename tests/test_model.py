@@ -232,6 +232,25 @@ def test_decoding_widens_to_words_and_trims_punctuation():
     assert decode_spans(text, offsets, probs, ["loaded_language"], {}, source="model:x") == []
 
 
+def test_decoding_never_crosses_a_sentence_and_drops_stop_word_spans():
+    import re
+
+    text = "They lied. The corrupt elite stole it. So it is."
+    offsets = [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", text)]
+    tokens = [text[a:b] for a, b in offsets]
+    probs = np.zeros((len(offsets), 2), dtype=np.float32)
+    probs[tokens.index("lied"): tokens.index("elite") + 1, 0] = 0.9  # "lied. The corrupt elite": two sentences
+    probs[tokens.index("So"): tokens.index("is") + 1, 1] = 0.9  # "So it is": stop words only
+    sentences = [(0, 10), (11, 38), (39, 48)]
+    spans = decode_spans(text, offsets, probs, ["loaded_language", "doubt"], {"loaded_language": 0.5, "doubt": 0.5},
+                         source="model:x", sentences=sentences)
+    assert [(text[s.start:s.end], s.label) for s in spans] == [("lied", "loaded_language"),
+                                                               ("The corrupt elite", "loaded_language")]
+    raw = decode_spans(text, offsets, probs, ["loaded_language", "doubt"], {"loaded_language": 0.5, "doubt": 0.5},
+                       source="model:x", sentences=sentences, clean=False)
+    assert [text[s.start:s.end] for s in raw] == ["lied. The corrupt elite", "So it is"]
+
+
 def test_sentence_labels_include_labels_of_their_spans():
     sentences = [Sentence(0, 10), Sentence(11, 20)]
     probs = np.array([[0.1], [0.8]], dtype=np.float32)

@@ -48,3 +48,36 @@ def test_the_python_api_annotates_with_the_current_model_by_default(monkeypatch)
     documents = list(annotator.annotate_many(texts))
     assert [d.text for d in documents] == texts
     assert annotator.annotate(texts[0]).to_dict() == documents[0].to_dict()
+
+
+def _in_word(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and text[index].isalnum()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_decoded_spans_keep_the_clean_span_invariants_on_real_output(name):
+    """Every span the shipped models propose on the bundled articles: inside one sentence, on word boundaries, with
+    a content word, never twice with the same label and range; a blamed actor in its sentence or the next one."""
+    from pipeline.model.decode import is_content
+
+    annotator = Annotator.load(REPO / "models" / name)
+    texts = [path.read_text(encoding="utf-8") for path in sorted((REPO / "examples" / "articles").glob("*.txt"))]
+    counted = 0
+    for document in annotator.annotate_many(texts):
+        text, sentences = document.text, list(document.sentences)
+        seen = set()
+        for span in document.spans_from("model"):
+            counted += 1
+            where = f"{span.label} {text[span.start:span.end]!r} at {span.start}"
+            assert (span.start, span.end, span.label) not in seen, f"duplicate: {where}"
+            seen.add((span.start, span.end, span.label))
+            owner = [i for i, s in enumerate(sentences) if s.start <= span.start and span.end <= s.end]
+            assert owner, f"crosses a sentence boundary: {where}"
+            assert is_content(text[span.start:span.end]), f"only stop words: {where}"
+            assert not (_in_word(text, span.start - 1) and _in_word(text, span.start)), f"cuts a word: {where}"
+            assert not (_in_word(text, span.end) and _in_word(text, span.end - 1)), f"cuts a word: {where}"
+            actor = span.attributes.get("actor")
+            if actor:
+                near = sentences[max(0, owner[0] - 1): owner[0] + 2]
+                assert any(s.start <= actor["start"] and actor["end"] <= s.end for s in near), f"far actor: {where}"
+    assert counted > 20  # the articles are written to contain devices and techniques

@@ -22,7 +22,7 @@ from pipeline.training_data import ACTOR_TARGET, BLAME_LABEL
 
 class Annotator:
     def __init__(self, model, tokenizer, meta: ModelMeta, *, precision: str = "fp32", batch_size: int = 8,
-                 group_windows: int = 512, all_scores: bool = False):
+                 group_windows: int = 512, all_scores: bool = False, clean_spans: bool = True):
         self.model = model
         self.tokenizer = tokenizer
         self.meta = meta
@@ -30,6 +30,7 @@ class Annotator:
         self.batch_size = batch_size
         self.group_windows = group_windows
         self.all_scores = all_scores
+        self.clean_spans = clean_spans  # False: raw decoding, only to measure the clean-up (pipeline.model.decode)
         self.source = f"model:{meta.version}"
         enabled = set(meta.enabled_labels)
         self._span_thresholds = {k: v["span"] for k, v in meta.thresholds.items() if k in enabled and "span" in v}
@@ -114,10 +115,12 @@ class Annotator:
 
     def _assemble(self, document: Document, offsets, token_probs, sentence_probs) -> Document:
         labels = self.meta.targets
-        spans = decode_spans(document.text, offsets, token_probs, labels, self._span_thresholds, source=self.source)
+        bounds = [(s.start, s.end) for s in document.sentences]
+        spans = decode_spans(document.text, offsets, token_probs, labels, self._span_thresholds, source=self.source,
+                             sentences=bounds, clean=self.clean_spans)
         if self._actor_threshold is not None:
-            actors = decode_spans(document.text, offsets, token_probs, labels,
-                                  {ACTOR_TARGET: self._actor_threshold}, source=self.source)
+            actors = decode_spans(document.text, offsets, token_probs, labels, {ACTOR_TARGET: self._actor_threshold},
+                                  source=self.source, sentences=bounds, clean=self.clean_spans)
             spans = attach_actors(spans, actors, document.sentences)
         sentences = sentence_labels(
             document.sentences, sentence_probs, labels, self._sentence_thresholds, spans,

@@ -3,12 +3,16 @@
 For each label, consecutive tokens whose probability reaches the label's span threshold form a span; the
 span is widened to whole words (a word-piece run never cuts a word), trimmed of surrounding whitespace and
 punctuation, and scored with the mean probability of its tokens. Labels of different spans overlap freely.
+Invariants of every decoded span (what an annotator would refuse otherwise): it never crosses a sentence
+boundary (a run is cut where its tokens change sentence), it holds at least one word that is not a stop word
+(``the``, ``to``, ``is`` alone are dropped), and no two spans share label and range.
 A sentence's labels always include the labels of the spans inside it (scored with the larger of the
 sentence head's and the span's score), so sentence and span outputs never contradict each other.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -71,6 +75,36 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# English function words: a span made only of these (and punctuation) is never a device or a technique
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between both but
+by can could did do does doing down during each few for from further had has have having he her here hers herself
+him himself his how i if in into is it its itself just me more most my myself no nor not now of off on once only or
+other our ours ourselves out over own same she should so some such than that the their theirs them themselves then
+there these they this those through to too under until up very was we were what when where which while who whom why
+will with would you your yours yourself yourselves it's that's there's he's she's they're we're i'm don't doesn't
+didn't isn't wasn't aren't weren't won't can't also yet via per upon
+""".split())
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def is_content(text: str) -> bool:
+    """Does the text hold a word that is not a stop word?"""
+    return any(word.lower().replace("’", "'") not in STOP_WORDS for word in _WORD.findall(text))
+
+
+def _sentence_of(offsets: Sequence[tuple[int, int]], boundaries: Sequence[tuple[int, int]] | None) -> np.ndarray:
+    """Per token, the index of the sentence holding its start (-1: none; no boundaries: all 0)."""
+    if not boundaries:
+        return np.zeros(len(offsets), dtype=np.int64)
+    starts = np.asarray([start for start, _ in boundaries])
+    ends = np.asarray([end for _, end in boundaries])
+    token_starts = np.asarray([start for start, _ in offsets])
+    index = np.searchsorted(starts, token_starts, side="right") - 1
+    inside = (index >= 0) & (token_starts < ends[np.maximum(index, 0)])
+    return np.where(inside, index, -1)
+
+
 def decode_spans(
     text: str,
     offsets: Sequence[tuple[int, int]],
@@ -79,24 +113,47 @@ def decode_spans(
     span_thresholds: Mapping[str, float],
     *,
     source: str,
+    sentences: Sequence[tuple[int, int]] | None = None,
+    clean: bool = True,
 ) -> list[Span]:
-    """Spans for every label that has a span threshold (others are never emitted)."""
-    spans: list[Span] = []
+    """Spans for every label that has a span threshold (others are never emitted). ``sentences``: the
+    document's sentence ranges (sorted); a span never crosses one of their boundaries. ``clean=False`` keeps
+    the raw runs (stop-word spans and duplicates included), only to measure what the clean-up changes."""
+    best: dict[tuple[int, int, str], Span] = {}
+    raw: list[Span] = []
+    if not clean:
+        sentences = None
+    owner = _sentence_of(offsets, sentences) if len(offsets) else np.zeros(0, dtype=np.int64)
+    # a token starts a new run where its sentence differs from the previous token's
+    breaks = np.concatenate(([False], owner[1:] != owner[:-1])) if len(offsets) else np.zeros(0, dtype=bool)
     for column, label in enumerate(labels):
         threshold = span_thresholds.get(label)
         if threshold is None or not len(offsets):
             continue
         column_probs = probs[:, column]
-        # runs of consecutive tokens at or above the threshold: [first, last) index pairs
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], (column_probs >= threshold).astype(np.int8), [0]))))
-        for first, last in zip(edges[::2], edges[1::2]):
+        above = column_probs >= threshold
+        run_starts = np.flatnonzero(above & (breaks | ~np.concatenate(([False], above[:-1]))))
+        for first in run_starts:
+            last = first + 1
+            while last < len(above) and above[last] and not breaks[last]:
+                last += 1
             start, end = _widen_to_words(text, offsets[first][0], offsets[last - 1][1])
+            if sentences and owner[first] >= 0:
+                low, high = sentences[owner[first]]
+                start, end = max(start, low), min(end, high)
             start, end = _trim(text, start, end)
-            if end > start:
-                score = float(column_probs[first:last].mean())
-                spans.append(Span(start, end, label, round(score, 4), source))
-    spans.sort(key=lambda s: (s.start, s.end, s.label))
-    return spans
+            if end <= start:
+                continue
+            score = round(float(column_probs[first:last].mean()), 4)
+            if not clean:
+                raw.append(Span(start, end, label, score, source))
+                continue
+            if not is_content(text[start:end]):
+                continue
+            key = (start, end, label)
+            if key not in best or score > (best[key].score or 0.0):
+                best[key] = Span(start, end, label, score, source)
+    return sorted(raw if not clean else best.values(), key=lambda s: (s.start, s.end, s.label))
 
 
 def sentence_labels(
