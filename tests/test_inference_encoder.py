@@ -53,6 +53,20 @@ def test_hidden_states_match_transformers_with_fine_tuned_layers_and_padding(tin
     assert torch.allclose(got[real], expected[real], atol=1e-4), (got[real] - expected[real]).abs().max()
 
 
+@pytest.mark.skipif(not torch.ops.mkldnn._is_mkldnn_bf16_supported(), reason="this CPU has no oneDNN bf16 support")
+def test_the_fast_path_runs_under_bf16_autocast_close_to_fp32(tiny_encoder_dir):
+    """--precision bf16 (autocast) used to crash in the packed oneDNN linear layers (fp32 weights, bf16 input)."""
+    ours = InferenceBert.from_safetensors(tiny_encoder_dir, {}).eval()
+    input_ids = torch.randint(1000, 20000, (2, 30))
+    attention_mask = torch.ones_like(input_ids)
+    with torch.inference_mode():
+        exact = ours(input_ids, attention_mask).last_hidden_state
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            fast = ours(input_ids, attention_mask).last_hidden_state
+        again = ours(input_ids, attention_mask).last_hidden_state  # fp32 after bf16: the fp32 weights are intact
+    assert torch.allclose(fast.float(), exact, atol=0.1) and torch.equal(again, exact)
+
+
 def test_weights_that_do_not_fit_the_base_encoder_are_refused(tiny_encoder_dir):
     with pytest.raises(KeyError, match="not a tensor"):
         InferenceBert.from_safetensors(tiny_encoder_dir, {"encoder.layer.9.output.dense.weight": torch.zeros(1)})

@@ -130,6 +130,7 @@ def test_start_training_in_label_studio_retrains_and_the_backend_serves_the_new_
     from pipeline.taxonomy import load_taxonomy
 
     server = labelstudio_server
+    monkeypatch.setattr(sync, "default_pull_path", lambda project: tmp_path / "pulled" / f"{project}.jsonl")
     for name, value in server.env().items():
         monkeypatch.delenv(name, raising=False) if value is None else monkeypatch.setenv(name, value)
     conn = server.connection()

@@ -104,19 +104,35 @@ class PackedLinear(nn.Module):
         self.bias = nn.Parameter(bias.float().contiguous(), requires_grad=False)
         weight = weight.float().contiguous()
         self.packed = None
+        self._bf16: tuple[torch.Tensor, torch.Tensor] | None = None  # packed on first bf16 input (autocast)
+        self._bf16_source: torch.Tensor | None = None
         if _onednn_available():
             self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, _PACK_ROWS)
             self.weight = None
+            self._bf16_source = weight.to(torch.bfloat16)
         else:
             self.weight = nn.Parameter(weight, requires_grad=False)
+
+    def _bf16_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._bf16 is None:
+            packed = torch.ops.mkldnn._reorder_linear_weight(self._bf16_source, _PACK_ROWS)
+            self._bf16 = (packed, self.bias.detach().to(torch.bfloat16))
+        return self._bf16
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.packed is None:
             y = F.linear(x, self.weight, self.bias)
             return F.gelu(y) if self.activation == "gelu" else y
         rows = x.reshape(-1, x.shape[-1])
+        # under bf16 autocast the input arrives in bf16: oneDNN needs weights of the same type (AMX runs them)
+        if rows.dtype == torch.bfloat16 or torch.is_autocast_enabled("cpu"):
+            packed, bias = self._bf16_weights()
+            rows = rows.to(torch.bfloat16)
+        else:
+            packed, bias = self.packed, self.bias
+            rows = rows.float()
         # "gelu" with algorithm "none" is the exact (erf) GELU, as BERT's hidden_act "gelu"
-        y = torch.ops.mkldnn._linear_pointwise(rows, self.packed, self.bias, self.activation, [],
+        y = torch.ops.mkldnn._linear_pointwise(rows, packed, bias, self.activation, [],
                                                "none" if self.activation == "gelu" else "")
         return y.reshape(*x.shape[:-1], y.shape[-1])
 
