@@ -10,9 +10,11 @@ The annotator's answers are gold annotations of documents the starting model nev
 Both are split once by document (``--test-share``) into a pool the annotator corrects from and a fixed test set
 that is never corrected. Each round takes ``--round-size`` documents of the pool, either in uncertainty order
 (the current model annotates the pool and the least certain documents come first, as ``framing ls push`` orders
-tasks) or in random order; their gold becomes the round's corrections, and the round's model warm-starts from the
-previous round's model on them (plus the replay sample of its training data, which includes the earlier rounds'
-corrections). Scores on the fixed test set: SI and SLC F1 on the technique articles, sentence F1 per device on the
+tasks) or in random order; their gold becomes corrections, and the round's model warm-starts from the previous
+round's model. ``--corrections cumulative`` (default) retrains on every document corrected so far, as
+``framing retrain --from`` does with a full ``framing ls pull``; ``new`` only on the round's documents (the earlier
+ones then return only through the replay sample, as with ``framing ls pull --since last``).
+Scores on the fixed test set: SI and SLC F1 on the technique articles, sentence F1 per device on the
 seed units (the project's standoff evaluation). Writes ``curve.csv``, ``curve.json`` and ``curve.png``; re-running
 with the same ``--out`` resumes (finished rounds are read back from ``rounds.jsonl``).
 """
@@ -98,11 +100,13 @@ def run_curve(ordering: str, seed: int, args, start: Path, pool: list[Document],
     if ordering == "random":
         random.Random(seed).shuffle(remaining)
     model = start
+    corrected: list[Document] = []
     for round_number in range(1, args.rounds + 1):
         out = args.out / "models" / f"{ordering}-{seed}-r{round_number}"
         if ordering == "uncertainty":
             remaining = uncertainty_order(model, remaining)
         chosen, remaining = remaining[: args.round_size], remaining[args.round_size:]
+        corrected.extend(chosen)
         if (ordering, seed, round_number) in done and (out / "framing-model.json").is_file():
             model = out
             continue
@@ -110,7 +114,8 @@ def run_curve(ordering: str, seed: int, args, start: Path, pool: list[Document],
         began = time.monotonic()
         options = RetrainOptions(epochs=args.epochs, replay=args.replay, heldout_fraction=0.0, seed=seed,
                                  compare=False)
-        result = retrain(chosen, parent_dir=model, out_dir=out, options=options, promote=False, progress=False)
+        corrections = corrected if args.corrections == "cumulative" else chosen
+        result = retrain(corrections, parent_dir=model, out_dir=out, options=options, promote=False, progress=False)
         seconds = time.monotonic() - began
         model = result.new_dir
         scores = score(model, *test)
@@ -175,6 +180,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[13, 14])
     parser.add_argument("--orderings", nargs="+", default=["uncertainty", "random"],
                         choices=["uncertainty", "random"])
+    parser.add_argument("--corrections", choices=["cumulative", "new"], default="cumulative")
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--replay", type=float, default=1.0)
     parser.add_argument("--test-share", type=float, default=0.4)
