@@ -199,7 +199,12 @@ def _score(score: Any) -> str | None:
 def layer_intervals(layer: Layer, text: str, labels: Labels, anchors: bool) -> list[Interval]:
     """The sentences, spans and blamed actors of a layer, with the attributes their marks carry."""
     intervals = []
-    for sentence in layer.sentences:
+    sentences = layer.sentences
+    if not sentences:  # a pulled file has none: segment, so that sentences can be linked to
+        from pipeline.segment import iter_sentence_offsets
+
+        sentences = tuple({"start": start, "end": end, "labels": {}} for start, end in iter_sentence_offsets(text))
+    for sentence in sentences:
         attrs = {"class": "sent", "data-start": str(sentence["start"]), "data-end": str(sentence["end"])}
         if anchors:
             attrs["id"] = f"s{sentence['start']}"
