@@ -382,7 +382,7 @@ def write_report(documents: Iterable[ViewDocument], out_dir: str | os.PathLike[s
             row["name"] = labels.name(row["label"])
         return rows
 
-    sections: dict[str, Any] = {}
+    sections: dict[str, Any] = {"by": None, "time": None}
     overall = named(rate_rows(tally.units, present, "(all)"))
     write_csv(written("rates_overall.csv"), overall, RATE_COLUMNS)
     if overall:
@@ -425,8 +425,8 @@ def write_report(documents: Iterable[ViewDocument], out_dir: str | os.PathLike[s
 
     actor_rows = []
     for key, mentions in sorted(tally.actors.items(), key=lambda kv: (-kv[1], kv[0])):
-        examples = [{"doc_id": doc_id, "sentence": sentence,
-                     "href": _link(view_dir, out, doc_id, start)} for doc_id, start, sentence in tally.actor_examples[key]]
+        examples = [{"doc_id": doc_id, "sentence": sentence, "href": _link(view_dir, out, doc_id, start)}
+                    for doc_id, start, sentence in tally.actor_examples[key]]
         actor_rows.append({"actor": _most_common_form(tally.actor_forms[key]), "normalised": key, "mentions": mentions,
                            "documents": len(tally.actor_documents[key]), "examples": examples,
                            "example": examples[0]["sentence"] if examples else "",
