@@ -300,3 +300,14 @@ def test_commands(tmp_path):
     assert (tmp_path / "report" / "rates_over_time.csv").read_text().splitlines()[1].startswith("2026-W10")
     result = runner.invoke(cli, ["view", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "x")])
     assert result.exit_code != 0
+
+
+def test_demo_writes_the_view_and_the_report(tmp_path, monkeypatch):
+    from pipeline import demo
+
+    monkeypatch.setattr(demo, "OUT", tmp_path / "demo")
+    path = write_jsonl(tmp_path / "annotated.jsonl", [sample_record()])
+    site, report = demo.write_views(path)
+    assert site == tmp_path / "demo" / "view" / "index.html" and site.exists()
+    assert report == tmp_path / "demo" / "report" / "index.html" and report.exists()
+    assert "../view/docs/" in report.read_text(encoding="utf-8")
