@@ -262,7 +262,7 @@ def plot_groups(rows: list[dict[str, Any]], plot_labels: Sequence[str], groups: 
                 by: str, path: Path) -> None:
     plt = _pyplot()
     table = {(r["group"], r["label"]): r for r in rows}
-    figure, axes = plt.subplots(figsize=(max(7, 1.2 * len(groups) + 3), 4.5))
+    figure, axes = plt.subplots(figsize=(max(8, 1.2 * len(groups) + 5), 4.5))
     width = 0.8 / max(1, len(plot_labels))
     for number, label in enumerate(plot_labels):
         selected = [table[(g, label)] for g in groups]
@@ -273,7 +273,7 @@ def plot_groups(rows: list[dict[str, Any]], plot_labels: Sequence[str], groups: 
                     rotation=30 if len(groups) > 4 else 0, ha="right" if len(groups) > 4 else "center")
     axes.set_ylabel("per 1,000 sentences (95% interval)")
     axes.set_title(f"Device rates by {by}")
-    axes.legend(fontsize=8, frameon=False, ncol=2)
+    axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     _save(figure, path)
 
 
@@ -281,7 +281,7 @@ def plot_time(rows: list[dict[str, Any]], plot_labels: Sequence[str], periods: S
               time: str, period: str, path: Path) -> None:
     plt = _pyplot()
     table = {(r["group"], r["label"]): r for r in rows}
-    figure, axes = plt.subplots(figsize=(max(7, 0.45 * len(periods) + 3), 4.5))
+    figure, axes = plt.subplots(figsize=(max(8, 0.45 * len(periods) + 5), 4.5))
     xs = list(range(len(periods)))
     for label in plot_labels:
         selected = [table[(p, label)] for p in periods]
@@ -294,7 +294,7 @@ def plot_time(rows: list[dict[str, Any]], plot_labels: Sequence[str], periods: S
     axes.set_xticks(xs[::step], list(periods)[::step], rotation=45, ha="right")
     axes.set_ylabel("per 1,000 sentences")
     axes.set_title(f"Device rates by {period} ({time})" + ("; bands: 95% intervals" if len(plot_labels) <= 3 else ""))
-    axes.legend(fontsize=8, frameon=False, ncol=2)
+    axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     _save(figure, path)
 
 
