@@ -139,7 +139,7 @@ def test_pulled_file_side_by_side_with_the_model(tmp_path, taxonomy):
     assert parser.layers == [TEXT, TEXT]
     _check_marks_against(sample, parser, "model: test-model-1")
     _check_marks_against(pulled, parser, "human: alice@example.org")
-    assert 'data-kind="human"' in page
+    assert 'data-kind="human"' in page and 'class="comparison"' in page
     assert _rows(site.index)[0]["sources"] == ["model: test-model-1", "human: alice@example.org"]
 
 

@@ -189,6 +189,12 @@ def test_pages_in_a_real_browser(browser, tmp_path):
     tip = browser.evaluate("(() => { const t = document.getElementById('tip'); return [t.hidden, t.textContent]; })()")
     assert tip[0] is False and "Delegitimation" in tip[1] and "0.55" in tip[1] and "test-model-1" in tip[1]
 
+    # hovering a blame span marks its blamed actor and draws the line between them
+    browser.hover('mark.has-actor[data-source="model: test-model-1"]')
+    linked = browser.evaluate("[...document.querySelectorAll('mark.linked')].map(m => m.textContent)")
+    assert linked == ["governor"]
+    assert browser.evaluate("document.querySelectorAll('#links line').length") == 1
+
     # the legend toggles a label: its marks lose their colour, the others keep theirs, the text stays
     browser.click('input[data-label="loaded_language"]')
     after = browser.evaluate(MARKS_JS)

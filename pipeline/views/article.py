@@ -268,7 +268,14 @@ def document_page(document: ViewDocument, labels: Labels, *, title: str = "Artic
                "choices": {key: ", ".join(map(str, value)) if isinstance(value, list) else _shown(value)
                            for key, value in layer.choices.items()}}
               for number, layer in enumerate(document.layers)]
+    comparison = []
+    if len(document.layers) > 1:  # side by side: how many of each label every source marked
+        per_layer = [occurrences(layer) for layer in document.layers]
+        comparison = [{"name": labels.name(label), "css": label_class(label),
+                       "counts": [counts.get(label, 0) for counts in per_layer]}
+                      for label in labels.sort(set().union(*per_layer))]
     return render("article.html", title=title, document=document, layers=layers, legend=legend,
+                  comparison=comparison,
                   metadata={key: _shown(value) for key, value in document.metadata.items()},
                   length=len(document.text))
 
