@@ -93,7 +93,8 @@ def report(paths: tuple[str, ...], out_dir: Path, by: str | None, time: str | No
         from pipeline.views.article import write_site
 
         view_dir = str(out_dir / "articles")
-        write_site(_documents(paths, problems, progress, "view"), view_dir, taxonomy=taxonomy, problems=problems)
+        # the same records are read twice: their problems are reported once, from the report's reading
+        write_site(_documents(paths, [], progress, "view"), view_dir, taxonomy=taxonomy)
     result = write_report(_documents(paths, problems, progress, "report"), out_dir, by=by, time=time,
                           period=period, taxonomy=taxonomy, view_dir=view_dir, plot_labels=plot_labels,
                           title=title, problems=problems)

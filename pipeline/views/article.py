@@ -21,7 +21,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -357,7 +357,3 @@ def _metadata_columns(rows: list[dict[str, Any]]) -> list[str]:
 def _script_json(payload: str) -> str:
     """JSON that is safe inside a <script> element (no "</script>", no "<!--")."""
     return payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def iter_pages(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
-    yield from sorted((Path(out_dir) / "docs").glob("*.html"))
