@@ -22,7 +22,7 @@ import pytest
 from pipeline.taxonomy import load_taxonomy
 from pipeline.views.article import page_name, write_site
 from pipeline.views.records import read_view_documents
-from tests.views_helpers import pulled_record, sample_record, write_jsonl
+from tests.views_helpers import pulled_record, record, sample_record, write_jsonl
 
 websocket = pytest.importorskip("websocket", reason="websocket-client is not installed (pip install -e '.[test]')")
 
@@ -152,15 +152,21 @@ MARKS_JS = """[...document.querySelectorAll('mark')].map(m => ({label: m.dataset
 def test_pages_in_a_real_browser(browser, tmp_path):
     model = sample_record()
     human = pulled_record(model)
-    paths = [write_jsonl(tmp_path / "annotated.jsonl", [model]), write_jsonl(tmp_path / "pulled.jsonl", [human])]
+    quiet = record("doc-0", "Nothing happened.", {"outlet": "Gazette"}, sentences=[{"start": 0, "end": 17}])
+    paths = [write_jsonl(tmp_path / "annotated.jsonl", [model, quiet]),
+             write_jsonl(tmp_path / "pulled.jsonl", [human])]
     site = write_site(read_view_documents(paths), tmp_path / "site", taxonomy=load_taxonomy())
 
     browser.events.clear()
     browser.open(site.index.as_uri())
-    rows = browser.evaluate("[...document.querySelectorAll('#documents tbody tr')].map(r => "
-                            "[r.querySelector('a').getAttribute('href'), r.textContent])")
-    assert [href for href, _ in rows] == [page_name(model["id"])]
-    assert "The <b>Herald</b>" in rows[0][1]  # metadata shown as text
+    rows_js = ("[...document.querySelectorAll('#documents tbody tr')].map(r => "
+               "[r.querySelector('a').getAttribute('href'), r.textContent])")
+    rows = browser.evaluate(rows_js)
+    assert [href for href, _ in rows] == [page_name("doc-0"), page_name(model["id"])]  # sorted by id
+    assert "The <b>Herald</b>" in rows[1][1]  # metadata shown as text
+    browser.evaluate("[...document.querySelectorAll('#documents th')].find(th => th.textContent === 'devices')"
+                     ".click()")  # sort by devices, most first
+    assert [href for href, _ in browser.evaluate(rows_js)] == [page_name(model["id"]), page_name("doc-0")]
     browser.evaluate("(() => { const f = document.getElementById('filter'); f.value = 'nothing matches';"
                      "f.dispatchEvent(new Event('input')); })()")
     assert browser.evaluate("document.querySelectorAll('#documents tbody tr').length") == 0
@@ -169,18 +175,18 @@ def test_pages_in_a_real_browser(browser, tmp_path):
     assert browser.evaluate("document.querySelectorAll('#documents tbody tr').length") == 1
     index_png = browser.screenshot(tmp_path / "index.png")
 
-    browser.click("#documents tbody a")  # follow the link, as a reader would
+    browser.click(f'#documents tbody a[href="{page_name(model["id"])}"]')  # follow the link, as a reader would
     browser.wait_for("Page.loadEventFired")
     assert browser.evaluate("location.pathname").endswith(page_name(model["id"]))
     marks = browser.evaluate(MARKS_JS)
-    for source, record in (("model: test-model-1", model), (f"human: {human['annotator']}", human)):
-        ordered = sorted(record["spans"], key=lambda s: (s["start"], -s["end"], s["label"]))
+    for source, expected in (("model: test-model-1", model), (f"human: {human['annotator']}", human)):
+        ordered = sorted(expected["spans"], key=lambda s: (s["start"], -s["end"], s["label"]))
         for number, span in enumerate(ordered):
             fragments = [m for m in marks if m["source"] == source and m.get("span") == str(number)]
             assert fragments, f"no mark for {source} span {span}"
             assert {(m["label"], m["start"], m["end"]) for m in fragments} == {
                 (span["label"], span["start"], span["end"])}
-            assert "".join(m["text"] for m in fragments) == record["text"][span["start"]:span["end"]]
+            assert "".join(m["text"] for m in fragments) == expected["text"][span["start"]:span["end"]]
     layer_texts = browser.evaluate("[...document.querySelectorAll('.text')].map(t => t.textContent)")
     assert layer_texts == [model["text"], model["text"]]  # <script> in the text is shown, not run
 
