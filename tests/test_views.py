@@ -10,6 +10,8 @@ from collections import Counter
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.cli import cli
 from pipeline.taxonomy import load_taxonomy
@@ -311,3 +313,31 @@ def test_demo_writes_the_view_and_the_report(tmp_path, monkeypatch):
     assert site == tmp_path / "demo" / "view" / "index.html" and site.exists()
     assert report == tmp_path / "demo" / "report" / "index.html" and report.exists()
     assert "../view/docs/" in report.read_text(encoding="utf-8")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_overlap_of_spans_is_drawn_exactly(data):
+    """Random overlapping spans (with sentences and actors): each span's fragments hold exactly its text, the
+    page holds the text exactly once, and marks nest properly (the parser would misplace text otherwise)."""
+    text = data.draw(st.text(alphabet="ab <>&\n\"é😀", min_size=1, max_size=40))
+    n = len(text)
+    bounds = st.tuples(st.integers(0, n - 1), st.integers(1, n)).map(sorted).filter(lambda b: b[0] < b[1])
+    spans = [{"start": s, "end": e, "label": data.draw(st.sampled_from(["doubt", "slogans", "odd label"])),
+              "score": 0.5} for s, e in data.draw(st.lists(bounds, max_size=8))]
+    if spans and data.draw(st.booleans()):
+        actor_start, actor_end = data.draw(bounds)
+        spans[0]["attributes"] = {"actor": {"start": actor_start, "end": actor_end}}
+    cut = data.draw(st.integers(0, n))
+    sentences = [{"start": s, "end": e, "labels": {"doubt": 0.4}} for s, e in ((0, cut), (cut, n)) if s < e]
+    document = next(read_view_documents_from([record("r", text, spans=spans, sentences=sentences)]))
+    parser = read_marks(document_page(document, Labels()))
+    assert parser.layers == [text]
+    _check_marks_against(record("r", text, spans=spans), parser, "model: test-model-1")
+    actors: dict[str, list[dict]] = {}
+    for mark in parser.marks:
+        if mark.get("data-kind") == "actor":
+            actors.setdefault(mark["data-actor-id"], []).append(mark)
+    for fragments in actors.values():
+        start, end = int(fragments[0]["data-start"]), int(fragments[0]["data-end"])
+        assert "".join(f["text"] for f in fragments) == text[start:end]
