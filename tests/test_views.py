@@ -341,3 +341,12 @@ def test_any_overlap_of_spans_is_drawn_exactly(data):
     for fragments in actors.values():
         start, end = int(fragments[0]["data-start"]), int(fragments[0]["data-end"])
         assert "".join(f["text"] for f in fragments) == text[start:end]
+
+
+def test_deeply_nested_spans(tmp_path):
+    text = "x" * 3000
+    spans = [{"start": i, "end": 3000 - i, "label": "doubt", "score": 0.5} for i in range(1400)]
+    document = next(read_view_documents_from([record("deep", text, spans=spans)]))
+    parser = read_marks(document_page(document, Labels()))
+    assert parser.layers == [text]
+    assert len(parser.marks) == 1400 and parser.marks[0]["style"] == "--h:1400"

@@ -140,41 +140,56 @@ def mark_tokens(text: str, intervals: list[Interval]) -> Node:
     return root
 
 
-def _set_heights(node: Node) -> int:
-    inner = max((_set_heights(child) for child in node.children if isinstance(child, Node)), default=0)
-    node.height = inner + (1 if node.interval is not None and node.interval.kind != SENTENCE else 0)
-    return node.height
+def _set_heights(root: Node) -> None:
+    """Each mark's height: the most marks nested in it, itself included (iterative: nesting may be deep)."""
+    order: list[Node] = []
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        order.append(node)
+        pending.extend(child for child in node.children if isinstance(child, Node))
+    for node in reversed(order):  # children before their parents
+        inner = max((child.height for child in node.children if isinstance(child, Node)), default=0)
+        node.height = inner + (1 if node.interval is not None and node.interval.kind != SENTENCE else 0)
 
 
-def render_tree(node: Node, labels: Labels) -> str:
+def render_tree(root: Node, labels: Labels) -> str:
     parts: list[str] = []
-    _render(node, labels, parts)
+    pending: list[Any] = [root]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            parts.append(item)  # a closing tag
+        elif isinstance(item, tuple):
+            parts.append(_sentence_labels(item[1], labels))
+        elif isinstance(item, Node):
+            if item.interval is not None:
+                parts.append(_opening_tag(item))
+                pending.append("</span>" if item.interval.kind == SENTENCE else "</mark>")
+            pending.extend(reversed([_Text(c) if isinstance(c, str) else c for c in item.children]))
+        else:
+            parts.append(html.escape(item.text, quote=False))
     return "".join(parts)
 
 
-def _render(node: Node, labels: Labels, parts: list[str]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Text:
+    text: str
+
+
+def _opening_tag(node: Node) -> str:
     interval = node.interval
-    if interval is not None:
-        attrs = dict(interval.attrs)
-        classes = [attrs.pop("class", "")]
-        if not node.first:
-            classes.append("cont")
-            attrs.pop("id", None)
-        if node.last:
-            classes.append("last")
-        tag = "span" if interval.kind == SENTENCE else "mark"
-        if interval.kind != SENTENCE:
-            attrs["style"] = f"--h:{node.height}"
-        parts.append(f"<{tag} class=\"{' '.join(c for c in classes if c)}\"{_attributes(attrs)}>")
-    for child in node.children:
-        if isinstance(child, str):
-            parts.append(html.escape(child, quote=False))
-        elif isinstance(child, tuple):
-            parts.append(_sentence_labels(child[1], labels))
-        else:
-            _render(child, labels, parts)
-    if interval is not None:
-        parts.append("</span>" if interval.kind == SENTENCE else "</mark>")
+    attrs = dict(interval.attrs)
+    classes = [attrs.pop("class", "")]
+    if not node.first:
+        classes.append("cont")
+        attrs.pop("id", None)
+    if node.last:
+        classes.append("last")
+    tag = "span" if interval.kind == SENTENCE else "mark"
+    if interval.kind != SENTENCE:
+        attrs["style"] = f"--h:{node.height}"
+    return f"<{tag} class=\"{' '.join(c for c in classes if c)}\"{_attributes(attrs)}>"
 
 
 def _attributes(attrs: dict[str, str]) -> str:
