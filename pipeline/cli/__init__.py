@@ -22,6 +22,8 @@ COMMANDS = {
     "ls": "pipeline.cli.labelstudio:ls",
     "retrain": "pipeline.cli.retrain:retrain",
     "models": "pipeline.cli.models:models",
+    "view": "pipeline.cli.view:view",
+    "report": "pipeline.cli.view:report",
 }
 
 
