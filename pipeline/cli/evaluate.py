@@ -194,7 +194,10 @@ def read_predictions(path: Path, errors: list[str]) -> Iterator[Document]:
     """Documents of an annotated-record file; a record that is no valid document is reported and skipped."""
     from pipeline.io import read_records
 
-    for number, record in enumerate(read_records(path), start=1):
+    def bad_line(message: str) -> None:
+        errors.append(f"{message}; record skipped")
+
+    for number, record in enumerate(read_records(path, on_error=bad_line), start=1):
         try:
             yield Document.from_dict(record)
         except (KeyError, TypeError, ValueError, OffsetError) as error:
