@@ -118,8 +118,8 @@ def _recover_partial(partial: Path, notify: Callable[[str], None]) -> set[str]:
             keep += len(line)
     if damaged is not None:
         number, reason = damaged
-        notify(f"{partial}:{number}: damaged record ({reason}); it and the {later} records after it are "
-               "dropped and will be annotated again")
+        notify(f"{partial}:{number}: damaged record ({reason}); it and the {_plural(later, 'record')} after it "
+               "are dropped and will be annotated again")
     with partial.open("rb+") as handle:
         handle.truncate(keep)
     return done
@@ -147,6 +147,10 @@ def _check_settings(out: Path, partial: Path, settings: dict[str, Any]) -> None:
             "resume with the same options, or run without --resume to start again (the partial output is "
             "then replaced)"
         )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _shown(value: Any) -> str:
@@ -185,12 +189,12 @@ def _finalise(partial: Path, out: Path) -> None:
         if out.suffix.lower() in (".jsonl", ".ndjson"):
             os.replace(partial, out)
             return
-        from pipeline.io import open_writer, read_records
+        from pipeline.io import open_writer
 
         temporary = out.with_name(out.name + ".tmp" + out.suffix)
-        with open_writer(temporary) as writer:
-            for record in read_records(partial):
-                writer.write(record)
+        with open_writer(temporary) as writer, partial.open("rb") as lines:
+            for line in lines:  # JSON Lines, whatever the final format (its name ends in .partial)
+                writer.write(json.loads(line))
         os.replace(temporary, out)
         partial.unlink()
     except OSError as error:
@@ -227,7 +231,7 @@ def annotate_to_file(
             raise
     done = _recover_partial(partial, notify) if resume else set()
     if done:
-        notify(f"resuming: {len(done)} documents already in {partial} are skipped")
+        notify(f"resuming: {_plural(len(done), 'document')} already in {partial} skipped")
     settings_path(out).write_text(json.dumps(settings) + "\n", encoding="utf-8")
     todo = (d for d in documents if d.id not in done)
     try:

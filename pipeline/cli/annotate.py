@@ -59,11 +59,16 @@ def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores
     except KeyboardInterrupt:
         partial = partial_path(out)
         kept = _count_lines(partial)
-        echo(f"interrupted: {written} documents annotated in this run; {partial} holds {kept} finished "
-             f"documents; run the same command with --resume to annotate the rest into {out}")
+        echo(f"interrupted: {_plural(written, 'document')} annotated in this run; {partial} holds {kept} "
+             f"finished; run the same command with --resume to annotate the rest into {out}")
         raise
-    echo(f"{written} documents annotated with {annotator.model_version} ({spans} spans) -> {out}")
+    echo(f"{_plural(written, 'document')} annotated with {annotator.model_version} ({_plural(spans, 'span')}) "
+         f"-> {out}")
     input_options.finish(report)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _count_lines(path) -> int:

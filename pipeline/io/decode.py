@@ -106,7 +106,8 @@ def transcoded_lines(stream: BinaryIO, codec: str, skip: int, errors: str, sourc
             f"{source}:{number + 1}: invalid {codec.upper()} ({error.reason}); {REPLACE_HINT}"
         ) from None
     finally:
-        text.detach()
+        if not stream.closed:
+            text.detach()  # leave the stream to its owner
 
 
 def looks_binary(head: bytes) -> bool:
