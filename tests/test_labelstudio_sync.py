@@ -204,7 +204,13 @@ def test_annotation_records_carry_provenance_and_exact_offsets():
 def test_pull_writes_atomically_and_since_merges_only_changes(monkeypatch, tmp_path):
     tasks = [exported_task()]
     monkeypatch.setattr(sync, "require_project", lambda conn, title: {"id": 5})
-    monkeypatch.setattr(sync, "export_tasks", lambda conn, project_id: json.loads(json.dumps(tasks)))
+    asked: list[str | None] = []
+
+    def export(conn, project_id, updated_after=None):
+        asked.append(updated_after)
+        return json.loads(json.dumps(tasks))
+
+    monkeypatch.setattr(sync, "export_tasks", export)
     conn = FakeConnection(FakeLabelStudio())
     out = tmp_path / "annotations" / "p.jsonl"
     report = sync.pull(conn, "p", out)
@@ -218,9 +224,10 @@ def test_pull_writes_atomically_and_since_merges_only_changes(monkeypatch, tmp_p
     assert (report.changed, report.records) == (1, 2)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["lead_time"] for r in lines] == [99.0, 1.0]
+    assert asked == [None, "2026-11-27T11:00:00.000000+00:00"]  # --since exports only changed tasks
 
     # an export that fails half-way leaves the previous file untouched and no temporary file behind
-    def broken(conn, project_id):
+    def broken(conn, project_id, updated_after=None):
         raise sync.LabelStudioError("export failed")
 
     monkeypatch.setattr(sync, "export_tasks", broken)

@@ -235,14 +235,17 @@ class Converted:
     spans: list[Span] = field(default_factory=list)
     choices: dict[str, list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # actor regions linked to no blame span (left behind when an annotator deletes the blame span): not spans
+    orphan_actors: list[tuple[int, int]] = field(default_factory=list)
 
 
 def from_ls(text: str, result: Sequence[Mapping[str, Any]] | None, *, source: str | None = None) -> Converted:
     """Spans (code-point offsets into ``text``) and choices of a Label Studio ``result`` list.
 
     Every label of a region becomes a span. A ``blamed_actor`` relation (or an unlabelled relation that
-    points at an ``actor`` region) sets ``attributes.actor = {start, end}`` on the blame span; actor regions
-    linked that way are not returned as spans of their own, unlinked ones are (label ``actor``).
+    points at an ``actor`` region) sets ``attributes.actor = {start, end}`` on the blame span. Actor regions
+    are never spans of their own: an actor is an attribute of a blame span, and one linked to none (what
+    deleting a blame span in Label Studio leaves behind) is listed in ``orphan_actors`` and dropped.
     """
     converted = Converted()
     codec = OffsetCodec(text)
@@ -288,7 +291,9 @@ def from_ls(text: str, result: Sequence[Mapping[str, Any]] | None, *, source: st
     for region_id in order:
         start, end, labels, score = regions[region_id]
         for label in labels:
-            if label == ACTOR_LABEL and region_id in linked:
+            if label == ACTOR_LABEL:
+                if region_id not in linked:
+                    converted.orphan_actors.append((start, end))
                 continue
             attributes = {}
             if region_id in actors and label != ACTOR_LABEL:
