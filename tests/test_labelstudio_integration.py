@@ -136,7 +136,7 @@ def test_push_correct_pull_and_report(labelstudio_server, tmp_path):
     sdk.annotations.create(id=tasks[2]["id"], result=[moved], lead_time=5)
     result, output = run(server, "pull", "--project", "loop", "--out", str(out), "--since")
     assert result.exit_code == 0, output
-    assert "1 annotations pulled (changed since" in output
+    assert "1 annotation pulled (changed since" in output
     assert len(out.read_text(encoding="utf-8").splitlines()) == 4
 
 
