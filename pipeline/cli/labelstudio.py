@@ -298,7 +298,8 @@ def pull(project: str, out: str | None, since: str | None, retry_for: float, url
 
     target = Path(out) if out else default_pull_path(project)
     report = pull_annotations(connect(url, retry=_retry(retry_for)), project, target, since=since)
-    scope = f"changed since {report.since}" if report.since else "all"
+    scope = (f"changed since {report.since}; {_plural(report.tasks_exported, 'task')} exported" if report.since
+             else "all")
     click.echo(
         f"{_plural(report.changed, 'annotation')} pulled ({scope}); {target} now holds {report.records} "
         f"({report.cancelled} skipped/cancelled)"

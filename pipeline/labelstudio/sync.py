@@ -403,12 +403,18 @@ def _changed_tasks_view(conn: Connection, project_id: int, updated_after: str) -
                 "filters": {
                     "conjunction": "and",
                     "items": [{"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime",
-                               "value": updated_after}],
+                               "value": _dm_time(updated_after)}],
                 },
             },
         },
     )
     return int(view["id"])
+
+
+def _dm_time(value: str) -> str:
+    """A timestamp as the Data Manager's date filters parse it (UTC, ``%Y-%m-%dT%H:%M:%S.%fZ``)."""
+    moment = datetime.fromisoformat(_normalise_time(value))
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def annotator_name(completed_by: Any) -> str:
@@ -507,15 +513,22 @@ def pull(conn: Connection, project: str, out: str | os.PathLike[str], *, since: 
     project_id = int(require_project(conn, project)["id"])
     state_file = state_path(out)
     cutoff: str | None = None
+    tasks_cutoff: str | None = None  # tasks updated after it hold every annotation changed after ``cutoff``
     if since == "last":
         if state_file.exists() and out.exists():
             state = json.loads(state_file.read_text(encoding="utf-8"))
-            cutoff = state.get("watermark") if state.get("project_id") == project_id else None
+            if state.get("project_id") == project_id:
+                cutoff = state.get("watermark")
+                tasks_cutoff = state.get("tasks_watermark") or cutoff
     elif since:
-        cutoff = _normalise_time(since)
+        cutoff = tasks_cutoff = _normalise_time(since)
     report = PullReport(project_id, since=cutoff)
-    tasks = export_tasks(conn, project_id, updated_after=cutoff)
+    # Saving an annotation moves its task's updated_at a moment past the annotation's own, so the server-side
+    # selection uses the newest task time the last export saw, and the annotations are then picked by theirs.
+    tasks = export_tasks(conn, project_id, updated_after=tasks_cutoff if cutoff else None)
     report.tasks_exported = len(tasks)
+    task_times = [_normalise_time(t["updated_at"]) for t in tasks if isinstance(t.get("updated_at"), str)]
+    tasks_watermark = max([*task_times, *([tasks_cutoff] if tasks_cutoff else [])], default=None)
     fresh = [record for task in tasks for record in annotation_records(task, report.problems)]
     watermark = max((r["updated_at"] or "" for r in fresh), default=None) or (cutoff if cutoff else None)
     if cutoff:
@@ -533,7 +546,8 @@ def pull(conn: Connection, project: str, out: str | os.PathLike[str], *, since: 
     write_jsonl_atomic(out, records)
     write_json_atomic(
         state_file,
-        {"project": project, "project_id": project_id, "watermark": report.watermark, "url": conn.settings.url},
+        {"project": project, "project_id": project_id, "watermark": report.watermark,
+         "tasks_watermark": tasks_watermark, "url": conn.settings.url},
     )
     return report
 
