@@ -44,6 +44,7 @@ class Case:
     survivors: tuple[str, ...] | None = None
     output: str = "out.jsonl"
     patch: Callable[[pytest.MonkeyPatch], None] | None = None
+    stdout: str = ""  # a fragment of standard output, for rows whose answer is there
 
 
 # ---------------------------------------------------------------- inputs
@@ -133,13 +134,35 @@ def meta_text(text: str):
     return lambda copy: (copy / "framing-model.json").write_text(text, encoding="utf-8")
 
 
-def ptc(tmp: Path) -> list[str]:
+def ptc(tmp: Path, *more: tuple[str, str]) -> list[str]:
+    """``framing evaluate`` on one PTC article with a Loaded_Language span (and ``more`` (technique, phrase))."""
     articles = tmp / "articles"
     articles.mkdir()
     (articles / "article1.txt").write_text(ARTICLE, encoding="utf-8")
-    start = ARTICLE.index("corrupt elite")
-    (tmp / "tc.labels").write_text(f"1\tLoaded_Language\t{start}\t{start + 13}\n", encoding="utf-8")
+    rows = [("Loaded_Language", "corrupt elite"), *more]
+    (tmp / "tc.labels").write_text("".join(f"1\t{name}\t{start}\t{start + len(phrase)}\n"
+                                           for name, phrase in rows for start in [ARTICLE.index(phrase)]),
+                                   encoding="utf-8")
     return ["evaluate", "--format", "ptc", "--articles", str(articles), "--labels", str(tmp / "tc.labels")]
+
+
+def span(phrase: str, label: str) -> dict:
+    start = ARTICLE.index(phrase)
+    return {"start": start, "end": start + len(phrase), "label": label}
+
+
+def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Label Studio that does not answer, and a token for it."""
+    from pipeline.labelstudio.client import CONFIG_ENV
+
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "token-for-a-dead-server")
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.setenv(CONFIG_ENV, "/nonexistent/labelstudio.json")
+
+
+def annotated(tmp: Path) -> Path:
+    return jsonl(tmp / "annotated.jsonl", *[{"id": i, "text": GOOD, "model_version": "v1", "spans": []}
+                                              for i in ("a", "b")])
 
 
 def interrupt_after_first_document(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -358,6 +381,18 @@ CASES = [
          lambda t, m: ptc(t) + ["--predictions", str(jsonl(
              t / "p.jsonl", "{oops", {"id": "1", "text": ARTICLE, "model_version": "v", "spans": []}, "[1]"))],
          0, "p.jsonl:3: expected a JSON object, got list; record skipped"),
+    Case("SI and SLC count a predicted technique PTC has only inside a merged label",
+         lambda t, m: ptc(t, ("Whataboutism,Straw_Men,Red_Herring", "They always lie")) + [
+             "--json", "--predictions", str(jsonl(t / "p.jsonl", {
+                 "id": "1", "text": ARTICLE, "model_version": "v",
+                 "spans": [span("corrupt elite", "loaded_language"), span("They always lie", "whataboutism")]}))],
+         0, "", stdout='"si_f1": 1.0'),
+    # -- the Label Studio loop, where no server is needed
+    Case("ls push while the server does not answer",
+         lambda t, m: ["ls", "push", str(annotated(t)), "--project", "p", "--url", "http://127.0.0.1:9",
+                       "--retry-for", "1"],
+         2, "did not answer after", stdout="0 tasks created, 0 predictions added to existing tasks (updated), "
+                                           "0 already up to date, 2 remaining", patch=no_server),
 ]
 
 
@@ -378,6 +413,7 @@ def test_bad_input(case, tmp_path, trained_model, capsys, monkeypatch):
     assert "Traceback" not in err + out
     assert status == case.status, err
     assert case.message in err, err
+    assert case.stdout in out, out
     if case.survivors is not None:
         if case.output == "-":
             ids = [json.loads(line)["id"] for line in out.splitlines()]
