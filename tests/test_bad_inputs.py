@@ -393,6 +393,11 @@ CASES = [
                        "--retry-for", "1"],
          2, "did not answer after", stdout="0 tasks created, 0 predictions added to existing tasks (updated), "
                                            "0 already up to date, 2 remaining", patch=no_server),
+    Case("JSON nested 100,000 deep (ls push)",
+         lambda t, m: ["ls", "push", str(jsonl(t / "annotated.jsonl", DEEP, {"id": "a", "text": GOOD,
+                                                                               "model_version": "v1"})),
+                       "--project", "p", "--url", "http://127.0.0.1:9", "--retry-for", "0"],
+         2, "annotated.jsonl:1: invalid JSON: nested too deeply", stdout="1 remaining", patch=no_server),
 ]
 
 

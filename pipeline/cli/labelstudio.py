@@ -162,6 +162,9 @@ def _records(path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
             except ValueError as error:
                 yield f"{path}:{number}", {"__error__": f"invalid JSON: {error}"}
                 continue
+            except RecursionError:
+                yield f"{path}:{number}", {"__error__": "invalid JSON: nested too deeply"}
+                continue
             yield f"{path}:{number}", record if isinstance(record, dict) else {"__error__": "not a JSON object"}
 
 
