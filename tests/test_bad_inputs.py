@@ -160,6 +160,16 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CONFIG_ENV, "/nonexistent/labelstudio.json")
 
 
+def no_server_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside any project, with no server recorded for the user."""
+    from pipeline.labelstudio.client import CONFIG_ENV, DATA_DIR_ENV, STATE_DIR_ENV
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv(STATE_DIR_ENV, "/nonexistent/state")
+    monkeypatch.chdir("/")
+
+
 def annotated(tmp: Path) -> Path:
     return jsonl(tmp / "annotated.jsonl", *[{"id": i, "text": GOOD, "model_version": "v1", "spans": []}
                                               for i in ("a", "b")])
@@ -398,6 +408,11 @@ CASES = [
                                                                                "model_version": "v1"})),
                        "--project", "p", "--url", "http://127.0.0.1:9", "--retry-for", "0"],
          2, "annotated.jsonl:1: invalid JSON: nested too deeply", stdout="1 remaining", patch=no_server),
+    Case("ls down from a directory outside any project, no server recorded",
+         lambda t, m: ["ls", "down"], 0, "",
+         stdout="no local Label Studio server is running (no server recorded in", patch=no_server_anywhere),
+    Case("ls down --data-dir of a directory no server used",
+         lambda t, m: ["ls", "down", "--data-dir", str(t)], 2, "no Label Studio server of `framing ls up` has used"),
 ]
 
 
