@@ -51,7 +51,7 @@ class SeenIds:
 
     Each id is kept as a 64-bit hash (BLAKE2b), not as its text: in CPython's ``set`` that costs about 73 MB
     per million documents, however long the ids are. Two different ids share a hash with probability about
-    n\u00b2 / 2\u2076\u2075 (3 in 100 million for a million documents); such an id would be reported as a duplicate.
+    n^2 / 2^65 (3 in 100 million for a million documents); such an id would be reported as a duplicate.
     """
 
     BYTES_PER_ID = 73  # measured: peak traced memory of 1,000,000 ids, set resizing included
