@@ -151,6 +151,20 @@ def span(phrase: str, label: str) -> dict:
     return {"start": start, "end": start + len(phrase), "label": label}
 
 
+def read_only_file_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing under a folder named ``readonly`` fails as on a file system mounted read-only (EROFS)."""
+    import errno
+
+    real = Path.open
+
+    def open_(self, mode="r", *args, **kwargs):
+        if "readonly" in self.parts and any(flag in mode for flag in "wax+"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        return real(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_)
+
+
 def no_server(monkeypatch: pytest.MonkeyPatch) -> None:
     """A Label Studio that does not answer, and a token for it."""
     from pipeline.labelstudio.client import CONFIG_ENV
@@ -323,6 +337,10 @@ CASES = [
          lambda t, m: annotate(t, m, jsonl(t / "n.jsonl", {"text": GOOD}))[:2] + ["--out", "/sys/out.jsonl"]
          + annotate(t, m)[4:],
          2, "--out /sys/out.jsonl: cannot write there"),
+    Case("--out on a read-only file system (EROFS)",
+         lambda t, m: (t / "readonly").mkdir() or annotate(t, m, jsonl(t / "n.jsonl", {"text": GOOD}),
+                                                           out="readonly/out.jsonl"),
+         2, "readonly/out.jsonl: cannot write there: Read-only file system", patch=read_only_file_system),
     Case("--out under /proc",
          lambda t, m: annotate(t, m, jsonl(t / "n.jsonl", {"text": GOOD}))[:2] + ["--out", "/proc/x/out.jsonl"]
          + annotate(t, m)[4:],
