@@ -139,6 +139,12 @@ class Taxonomy:
         mapped = {label_id for entry in self._table(corpus).values() for label_id in entry.ids}
         return tuple(label_id for label_id in self.ids if label_id in mapped)
 
+    def covered_ids(self, corpus: str) -> tuple[str, ...]:
+        """Project ids that ``corpus`` annotates at all, unambiguously or inside a merged label (``one_of``), in
+        taxonomy order: the labels whose spans are propaganda for its label-blind scores (SI, SLC)."""
+        covered = {label_id for entry in self._table(corpus).values() for label_id in (*entry.ids, *entry.one_of)}
+        return tuple(label_id for label_id in self.ids if label_id in covered)
+
     def _table(self, corpus: str) -> Mapping[str, SourceMapping]:
         try:
             return self.mappings[corpus]

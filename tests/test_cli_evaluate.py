@@ -212,3 +212,26 @@ def test_record_stores_the_metrics_in_the_model_directory_and_card(ptc, tmp_path
     status, _, err = run(capsys, "--format", "ptc", "--articles", articles, "--labels", labels, "--predictions",
                          write_predictions(tmp_path / "p.jsonl", []), "--record", "x")
     assert status != 0 and "--record needs --model" in err
+
+
+def test_si_and_slc_count_predicted_techniques_that_the_corpus_has_only_inside_a_merged_label(tmp_path, capsys):
+    """Issue #19: gold scored against itself, with the SemEval-2023 label a merged PTC span stands for, is
+    SI and SLC 1.0; the technique-aware span F1 still scores only the labels PTC annotates unambiguously."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "article1.txt").write_text(TEXT, encoding="utf-8")
+    labels = tmp_path / "tc.labels"
+    labels.write_text(f"1\tLoaded_Language\t{LOADED[0]}\t{LOADED[1]}\n"
+                      f"1\tWhataboutism,Straw_Men,Red_Herring\t{DOUBT[0]}\t{DOUBT[1]}\n")
+    predicted = [Document("1", TEXT, spans=[Span(*LOADED, "loaded_language", 0.9),
+                                            Span(*DOUBT, "whataboutism", 0.8),
+                                            Span(0, 8, "blame_attribution", 0.7)])]  # PTC has no blame at all
+    predictions = write_predictions(tmp_path / "predictions.jsonl", predicted)
+    status, out, err = run(capsys, "--format", "ptc", "--articles", articles, "--labels", labels,
+                           "--predictions", predictions, "--json")
+    metrics = json.loads(out)
+
+    assert status == 0, err
+    assert metrics["si_f1"] == pytest.approx(1.0) and metrics["slc_f1"] == pytest.approx(1.0)
+    assert metrics["span_f1"] == pytest.approx(1.0)  # loaded_language against loaded_language
+    assert metrics["ignored_predictions"] == {"blame_attribution": 1}

@@ -191,14 +191,16 @@ def test_invalid_utf8_is_reported_with_its_byte_offset_or_replaced_on_request(tm
     assert sentence_texts(record) == ["The caf\ufffd closed.", "Its owner retired."]
 
 
-def test_binary_files_in_a_directory_are_skipped_with_a_warning(tmp_path):
+def test_binary_files_in_a_directory_are_skipped_as_errors(tmp_path):
     args, _ = make_input("text directory", tmp_path)
     (args[0] / "scan.pdf").write_bytes(b"%PDF-1.7\n\x00\x00binary")
 
     result = invoke(args)
 
-    assert [r["id"] for r in records_of(result)] == ["council", "river"]
-    assert "scan.pdf: warning: skipped: binary file" in result.stderr
+    assert result.exit_code == 1
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["council", "river"]
+    assert "scan.pdf: byte 9: error: a NUL byte at byte 9 (line 2, column 1): a binary file" in result.stderr
+    assert invoke([*args, "--skip-errors"]).exit_code == 0
 
 
 def test_the_output_file_may_not_be_an_input(tmp_path):

@@ -94,7 +94,8 @@ def test_empty_documents_are_kept_and_flagged_with_a_warning(tmp_path):
     assert report.errors == 0
 
 
-def test_binary_files_in_a_directory_are_skipped_with_a_warning(tmp_path):
+def test_binary_files_in_a_directory_are_skipped_as_errors(tmp_path):
+    """A dropped document always counts (issue #19): binary files in a folder are errors, not warnings."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01")
@@ -103,10 +104,8 @@ def test_binary_files_in_a_directory_are_skipped_with_a_warning(tmp_path):
     documents, report = read(corpus)
 
     assert [d.id for d in documents] == ["story.txt"]
-    [warning] = report.problems
-    assert (
-        warning.severity == WARNING and warning.source.endswith("photo.jpg") and "binary" in warning.message
-    )
+    [problem] = report.problems
+    assert problem.severity == ERROR and problem.source.endswith("photo.jpg") and "binary" in problem.message
 
 
 def test_a_malformed_jsonl_record_is_reported_with_file_and_line_and_the_rest_is_read(tmp_path):

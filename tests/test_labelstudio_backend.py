@@ -232,3 +232,44 @@ def test_a_rejected_version_is_not_served():
     job = client.post("/train", json={"project": {"title": "news"}}).json()["job"]
     assert wait_for(client, job)["state"] == "done"
     assert client.get("/health").json()["model_version"] == "keyword-1"
+
+
+class ManyLabelsPredictor:
+    """Marks 'corrupt' as loaded_language, 'regime' as delegitimation and name_calling, and 'blame' as
+    blame_attribution with its actor ('Brussels')."""
+
+    model_version = "many-1"
+
+    def annotate_many(self, documents):
+        for doc in documents:
+            spans = []
+            for word, labels in (("corrupt", ["loaded_language"]), ("regime", ["delegitimation", "name_calling"])):
+                for m in re.finditer(word, doc.text):
+                    spans += [doc.span(m.start(), m.end(), label, score=0.9, source="model:many-1") for label in labels]
+            for m in re.finditer("blame", doc.text):
+                actor = doc.text.index("Brussels")
+                spans.append(doc.span(m.start(), m.end(), "blame_attribution", score=0.8, source="model:many-1",
+                                      attributes={"actor": {"start": actor, "end": actor + 8}}))
+            yield Document(doc.id, doc.text, spans=spans)
+
+
+def test_predict_offers_only_the_labels_of_the_projects_config():
+    """Issue #19: a project whose config has only loaded_language got blame, delegitimation and name-calling."""
+    only_loaded = ('<View><Labels name="label" toName="text"><Label value="loaded_language"/></Labels>'
+                   '<Text name="text" value="$text"/></View>')
+    client = TestClient(create_app(ManyLabelsPredictor(), on_train=None))
+    assert client.post("/setup", json={"project": "7.1", "schema": only_loaded}).status_code == 200
+    text = "They blame Brussels, the corrupt regime."
+    body = {"tasks": [{"id": 1, "data": {"text": text}}], "project": "7.1"}
+    result = client.post("/predict", json=body).json()["results"][0]["result"]
+    assert [item["value"]["labels"] for item in result] == [["loaded_language"]]
+
+    # a config that has blame and actor gets both, with their relation; one project's config is not another's
+    with_blame = only_loaded.replace('<Label value="loaded_language"/>',
+                                     '<Label value="blame_attribution"/><Label value="actor"/>')
+    client.post("/setup", json={"project": "8.1", "schema": with_blame})
+    result = client.post("/predict", json={**body, "project": "8.1"}).json()["results"][0]["result"]
+    assert sorted(item.get("type") for item in result) == ["labels", "labels", "relation"]
+    converted = from_ls(text, result)
+    assert [(s.label, text[s.attributes["actor"]["start"]:s.attributes["actor"]["end"]]) for s in converted.spans] \
+        == [("blame_attribution", "Brussels")]

@@ -134,9 +134,8 @@ def test_relations_set_the_actor_whatever_way_they_were_drawn():
         converted = from_ls(text, [blame, actor, stray_actor, relation])
         assert [(s.label, dict(s.attributes)) for s in converted.spans] == [
             ("blame_attribution", {"actor": {"start": 14, "end": 22}}),
-            ("actor", {}),  # the unlinked actor is kept, not lost
         ]
-        assert converted.spans[1].start == 39
+        assert converted.orphan_actors == [(39, 46)]  # linked to no blame span: counted, not a span (issue #19)
 
 
 def test_choices_and_multi_label_regions():

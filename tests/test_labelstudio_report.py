@@ -92,3 +92,33 @@ def test_unreadable_regions_are_reported_not_counted():
     report = correction_report([task(1, [{"id": 1, "model_version": "v1", "result": []}], [bad])])
     assert report["corrections"]["per_label"] == {}
     assert len(report["problems"]) == 1 and "annotation 1" in report["problems"][0]
+
+
+def blame_with_actor(region_id, blame, actor):
+    """A blame region, its actor region and the relation between them."""
+    return [
+        {"id": f"{region_id}b", "from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": blame[0], "end": blame[1], "labels": ["blame_attribution"]}},
+        {"id": f"{region_id}a", "from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": actor[0], "end": actor[1], "labels": ["actor"]}},
+        {"type": "relation", "from_id": f"{region_id}b", "to_id": f"{region_id}a", "direction": "right",
+         "labels": ["blamed_actor"]},
+    ]  # fmt: skip
+
+
+def test_a_deleted_blame_span_leaves_an_orphan_actor_that_is_counted_not_scored():
+    """Issue #19: deleting a blame span in Label Studio leaves its actor region; that made an 'actor' row
+    (0 predicted, N added, recall 0.000). Actors are attributes of blame spans, reported in their own section."""
+    prediction = {"id": 1, "model_version": "v1",
+                  "result": blame_with_actor("p1", (0, 30), (0, 8)) + blame_with_actor("p2", (40, 70), (40, 48))}
+    human = annotation(5, [], parent=1)
+    orphan = {"id": "p1a", "from_name": "label", "to_name": "text", "type": "labels",
+              "value": {"start": 0, "end": 8, "labels": ["actor"]}}  # its blame span was deleted
+    human["result"] = blame_with_actor("p2", (40, 70), (44, 48)) + [orphan]  # the second actor moved
+    report = correction_report([task(1, [prediction], [human])])
+
+    assert "actor" not in report["corrections"]["per_label"]
+    assert report["corrections"]["per_label"]["blame_attribution"]["removed"] == 1
+    assert report["actors"] == {"predicted": 2, "human": 1, "kept": 0, "moved": 1, "removed": 1, "added": 0,
+                                "orphans": 1}
+    assert "1 actor regions linked to no blame span" in format_report(report)

@@ -85,3 +85,59 @@ def test_a_server_that_exits_at_start_is_reported_with_its_log(no_label_studio):
     with pytest.raises(server.ServerError, match="exited with status 3") as failure:
         server.start_server(data_dir=no_label_studio / "data", label_studio_bin=fake, token="secret-token-42")
     assert "boom" in str(failure.value) and "secret-token-42" not in str(failure.value)
+
+
+def test_down_finds_the_server_from_any_directory_and_says_which_it_stopped(tmp_path, monkeypatch, capsys):
+    """Issue #19: `cd /tmp && framing ls down` said no server was running and left it running."""
+    import json
+    import subprocess
+    import time
+
+    from pipeline.cli import main
+    from pipeline.labelstudio.client import DATA_DIR_ENV, STATE_DIR_ENV, remember_server
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "state"))
+    project, data, elsewhere = tmp_path / "project", tmp_path / "project" / ".framing" / "data", tmp_path / "else"
+    data.mkdir(parents=True)
+    elsewhere.mkdir()
+    fake = tmp_path / "bin" / "label-studio"  # a process whose command line names label-studio, like the server
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nsleep 60\n")
+    fake.chmod(0o755)
+
+    def start():
+        process = subprocess.Popen([str(fake)], start_new_session=True)
+        config = project / ".framing" / "labelstudio.json"
+        write_local_config({"url": "http://127.0.0.1:18999", "pid": process.pid, "data_dir": str(data),
+                            "token": "tok-123456"}, config)
+        remember_server(config, data)
+        return process
+
+    for how in (["ls", "down"], ["ls", "down", "--data-dir", str(data)]):
+        process = start()
+        deadline = time.monotonic() + 10
+        while not server.process_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        monkeypatch.chdir(elsewhere)
+        try:
+            main(how)
+        except SystemExit as exit_:
+            assert not exit_.code
+        output = capsys.readouterr().out
+        assert f"stopped the local Label Studio server at http://127.0.0.1:18999 (pid {process.pid}" in output
+        assert process.wait(timeout=10) is not None
+    assert json.loads((project / ".framing" / "labelstudio.json").read_text())["pid"] is None
+    main(["ls", "down"])
+    assert "no local Label Studio server is running" in capsys.readouterr().out
+
+
+def test_the_data_directory_is_private(labelstudio_server):
+    """Issue #19: the SQLite database (it holds the API token) and the server log were world-readable."""
+    import stat
+
+    data = labelstudio_server.data_dir
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("label_studio.sqlite3", "server.log"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name

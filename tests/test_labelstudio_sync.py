@@ -204,7 +204,13 @@ def test_annotation_records_carry_provenance_and_exact_offsets():
 def test_pull_writes_atomically_and_since_merges_only_changes(monkeypatch, tmp_path):
     tasks = [exported_task()]
     monkeypatch.setattr(sync, "require_project", lambda conn, title: {"id": 5})
-    monkeypatch.setattr(sync, "export_tasks", lambda conn, project_id: json.loads(json.dumps(tasks)))
+    asked: list[str | None] = []
+
+    def export(conn, project_id, updated_after=None):
+        asked.append(updated_after)
+        return json.loads(json.dumps(tasks))
+
+    monkeypatch.setattr(sync, "export_tasks", export)
     conn = FakeConnection(FakeLabelStudio())
     out = tmp_path / "annotations" / "p.jsonl"
     report = sync.pull(conn, "p", out)
@@ -218,9 +224,10 @@ def test_pull_writes_atomically_and_since_merges_only_changes(monkeypatch, tmp_p
     assert (report.changed, report.records) == (1, 2)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["lead_time"] for r in lines] == [99.0, 1.0]
+    assert asked == [None, "2026-11-27T11:00:00.000000+00:00"]  # --since exports only changed tasks
 
     # an export that fails half-way leaves the previous file untouched and no temporary file behind
-    def broken(conn, project_id):
+    def broken(conn, project_id, updated_after=None):
         raise sync.LabelStudioError("export failed")
 
     monkeypatch.setattr(sync, "export_tasks", broken)
@@ -241,3 +248,30 @@ def test_atomic_write_interrupted_midway_keeps_the_old_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         sync.write_jsonl_atomic(out, records())
     assert out.read_text() == '{"a": 1}\n' and [p.name for p in tmp_path.iterdir()] == ["x.jsonl"]
+
+
+def test_a_push_that_runs_out_of_retries_still_reports_created_updated_and_remaining():
+    """Issue #19: a push gave up without saying how many tasks it had created."""
+    fake = FakeLabelStudio()
+    conn = FakeConnection(fake)
+    conn.retry = RetryPolicy(attempts=2, first_wait=0, max_wait=0, total_seconds=5)
+    calls = {"n": 0}
+    real = fake.import_tasks
+
+    def flaky(id, request, return_task_ids):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the server goes away after the first batch
+            raise httpx.ConnectError("connection refused")
+        return real(id, request, return_task_ids)
+
+    fake.projects_api.import_tasks = flaky
+    report = sync.push(conn, [record(i) for i in range(7)], project="p", label_config=CONFIG, batch_size=3)
+    assert (report.documents, report.tasks_created, report.predictions_added, report.remaining) == (7, 3, 0, 4)
+    assert report.error and "did not answer after 2 attempts" in report.error
+    assert "--retry-for" in report.error
+
+
+def test_the_retry_window_is_a_time_not_a_number_of_attempts():
+    policy = RetryPolicy.window(120)
+    assert policy.total_seconds == 120 and policy.attempts is None
+    assert RetryPolicy().total_seconds >= 90  # outlasts a server's first start (~40 s)

@@ -11,16 +11,20 @@ from pipeline.cli.options import (
     progress_option,
     refuse_to_overwrite_inputs,
 )
+from pipeline.progress import echo
 from pipeline.progress import progress as progress_bar
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", metavar="INPUT...", nargs=-1, required=True)
-@click.option("--out", "-o", required=True, metavar="FILE", help="Output file, .jsonl or .parquet.")
+@click.option("--out", "-o", required=True, metavar="FILE",
+              help="Output file, JSON Lines (.jsonl, .ndjson) or Parquet (.parquet, .pq).")
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Model directory (default: the current model, models/CURRENT).")
 @click.option("--all-scores", is_flag=True, help="Also write every label's sentence score, not only asserted ones.")
-@click.option("--resume", is_flag=True, help="Skip documents already written to OUT by an interrupted run.")
+@click.option("--resume", is_flag=True,
+              help="Skip documents already written to OUT by an interrupted run (refused if the model, "
+                   "--all-scores or --precision differ from that run's).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
               help="bf16 is faster only on CPUs with AMX/AVX-512-bf16 (5.7x SLOWER on an AVX2-only CPU); "
                    "scores may differ slightly.")
@@ -38,17 +42,38 @@ def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores
     [{start, end, label, score}]}, where text[start:end] is always the sentence or span. Only labels at or
     above the model's tuned thresholds are written (see --all-scores).
     """
-    from pipeline.batch import annotate_to_file
+    from pipeline.batch import annotate_to_file, check_output, partial_path
     from pipeline.model.annotator import Annotator
 
     refuse_to_overwrite_inputs(out, paths)
+    check_output(out)  # before the model loads and the work is done, not after
     annotator = Annotator.load(model_dir, device=device, precision=precision, batch_size=batch_size,
                                all_scores=all_scores)
     documents, report = input_options.read(paths)
     spans = written = 0
-    records = annotate_to_file(documents, annotator, out, resume=resume)
-    for record in progress_bar(records, total=documents.total, desc="annotate", enabled=progress):
-        written += 1
-        spans += len(record["spans"])
-    click.echo(f"{written} documents annotated with {annotator.model_version} ({spans} spans) -> {out}", err=True)
+    records = annotate_to_file(documents, annotator, out, resume=resume, notify=echo)
+    try:
+        for record in progress_bar(records, total=documents.total, desc="annotate", enabled=progress):
+            written += 1
+            spans += len(record["spans"])
+    except KeyboardInterrupt:
+        partial = partial_path(out)
+        kept = _count_lines(partial)
+        echo(f"interrupted: {_plural(written, 'document')} annotated in this run; {partial} holds {kept} "
+             f"finished; run the same command with --resume to annotate the rest into {out}")
+        raise
+    echo(f"{_plural(written, 'document')} annotated with {annotator.model_version} ({_plural(spans, 'span')}) "
+         f"-> {out}")
     input_options.finish(report)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _count_lines(path) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return 0

@@ -67,7 +67,9 @@ def evaluate(
     label, of --predictions or of --model against the gold labels of --articles.
 
     Only the labels the corpus annotates are scored: a prediction of another label (blame, say) is left
-    out, not counted as a false positive. Problems with single records are reported on standard error.
+    out, not counted as a false positive. SI and SLC ignore labels: they count every predicted span of a
+    technique the corpus annotates, also inside a merged label (PTC's Whataboutism,Straw_Men,Red_Herring).
+    Problems with single records are reported on standard error, and those records skipped.
     """
     from pipeline.evaluate import evaluate_documents
     from pipeline.progress import echo
@@ -98,7 +100,8 @@ def evaluate(
         predicted: Iterable[Document] = read_predictions(predictions, problems)
     else:
         predicted = run_model(model_dir, gold, labels, device)
-    metrics = evaluate_documents(predicted, gold, labels=labels, **UNITS[corpus_format])
+    metrics = evaluate_documents(predicted, gold, labels=labels, span_labels=taxonomy.covered_ids(corpus_format),
+                                 **UNITS[corpus_format])
     for problem in problems:
         echo(f"warning: {problem}")
     for key, what in (("missing_predictions", "articles have no prediction (scored as predicting nothing)"),
@@ -194,7 +197,10 @@ def read_predictions(path: Path, errors: list[str]) -> Iterator[Document]:
     """Documents of an annotated-record file; a record that is no valid document is reported and skipped."""
     from pipeline.io import read_records
 
-    for number, record in enumerate(read_records(path), start=1):
+    def bad_line(message: str) -> None:
+        errors.append(f"{message}; record skipped")
+
+    for number, record in enumerate(read_records(path, on_error=bad_line), start=1):
         try:
             yield Document.from_dict(record)
         except (KeyError, TypeError, ValueError, OffsetError) as error:

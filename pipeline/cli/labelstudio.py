@@ -26,6 +26,26 @@ def _url_option(command: Any) -> Any:
     return click.option("--url", metavar="URL", default=None, help=URL_HELP)(command)
 
 
+def _retry_option(command: Any) -> Any:
+    from pipeline.labelstudio.client import DEFAULT_RETRY_SECONDS
+
+    return click.option(
+        "--retry-for", "retry_for", type=click.FloatRange(0), default=DEFAULT_RETRY_SECONDS, show_default=True,
+        metavar="SECONDS",
+        help="How long to keep retrying while the server is unreachable or failing (a first start takes ~40 s)."
+    )(command)
+
+
+def _retry(seconds: float) -> Any:
+    from pipeline.labelstudio.client import RetryPolicy
+
+    return RetryPolicy.window(seconds)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _project_option(required: bool = True) -> Any:
     return click.option("--project", "-p", metavar="NAME", required=required, help="Label Studio project title.")
 
@@ -74,11 +94,22 @@ def up(
 
 
 @ls.command()
-def down() -> None:
-    """Stop the local Label Studio server started by `framing ls up`."""
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Stop the server of this data directory (default: $FRAMING_LS_DATA_DIR, else the project's "
+                   "server, else the one `framing ls up` started last for this user).")
+def down(data_dir: str | None) -> None:
+    """Stop the local Label Studio server started by `framing ls up` (from any working directory)."""
     from pipeline.labelstudio.server import stop_server
 
-    click.echo("stopped the local Label Studio server" if stop_server() else "no local Label Studio server is running")
+    result = stop_server(data_dir=data_dir)
+    if result.stopped:
+        click.echo(f"stopped the local Label Studio server at {result.url} (pid {result.pid}, data {result.data_dir}; "
+                   f"config {result.config_file})")
+    elif result.url:
+        click.echo(f"no local Label Studio server is running: the one {result.config_file} names ({result.url}, "
+                   f"data {result.data_dir}) has stopped")
+    else:
+        click.echo(f"no local Label Studio server is running (no server recorded in {result.config_file})")
 
 
 @ls.command()
@@ -131,6 +162,9 @@ def _records(path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
             except ValueError as error:
                 yield f"{path}:{number}", {"__error__": f"invalid JSON: {error}"}
                 continue
+            except RecursionError:
+                yield f"{path}:{number}", {"__error__": "invalid JSON: nested too deeply"}
+                continue
             yield f"{path}:{number}", record if isinstance(record, dict) else {"__error__": "not a JSON object"}
 
 
@@ -154,6 +188,7 @@ def _records(path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
 @click.option("--batch-size", type=click.IntRange(1, 5000), default=250, show_default=True, help="Tasks per import.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --order random.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on a terminal.")
+@_retry_option
 @_url_option
 def push(
     annotated: str,
@@ -164,6 +199,7 @@ def push(
     batch_size: int,
     seed: int,
     progress: bool,
+    retry_for: float,
     url: str | None,
 ) -> None:
     """Import annotated documents (the output of `framing annotate`) as tasks with predictions.
@@ -179,7 +215,7 @@ def push(
     from pipeline.taxonomy import load_taxonomy
 
     label_config = build_label_config(load_taxonomy(taxonomy).labels)
-    conn = connect(url)
+    conn = connect(url, retry=_retry(retry_for))
     problems: list[str] = []
 
     def records() -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -206,15 +242,21 @@ def push(
         if bar:
             bar.close()
     problems = problems + report.problems
+    project_id = f"id {report.project_id}{', created' if report.project_created else ''}" if report.project_id else "?"
     click.echo(
-        f"project {project!r} (id {report.project_id}{', created' if report.project_created else ''}): "
-        f"{report.documents} documents; {report.tasks_created} tasks created, "
-        f"{report.predictions_added} predictions added to existing tasks, {report.unchanged} already up to date"
+        f"project {project!r} ({project_id}): {_plural(report.documents, 'document')}; "
+        f"{_plural(report.tasks_created, 'task')} created, {_plural(report.predictions_added, 'prediction')} added "
+        f"to existing tasks (updated), {report.unchanged} already up to date, {report.remaining} remaining"
     )
     for problem in problems:
         echo(problem)
+    if report.error:
+        echo(f"error: {report.error}")
+        echo(f"{_plural(report.remaining, 'document')} not pushed: run the same push again once the server answers "
+             "(what is already there is skipped)")
+        sys.exit(2)
     if problems:
-        echo(f"{len(problems)} records were not pushed (see above)")
+        echo(f"{_plural(len(problems), 'record')} not pushed (see above)")
         sys.exit(BAD_RECORDS_EXIT_STATUS)
 
 
@@ -243,8 +285,9 @@ def _bar(enabled: bool, desc: str) -> Any:
     metavar="[TIMESTAMP]",
     help="Only annotations changed since the last pull (or since TIMESTAMP), merged into --out.",
 )
+@_retry_option
 @_url_option
-def pull(project: str, out: str | None, since: str | None, url: str | None) -> None:
+def pull(project: str, out: str | None, since: str | None, retry_for: float, url: str | None) -> None:
     """Export human annotations as stand-off records with provenance (JSONL, written atomically).
 
     One record per annotation: id, text, annotation_id, annotator, created_at, updated_at, lead_time,
@@ -257,12 +300,16 @@ def pull(project: str, out: str | None, since: str | None, url: str | None) -> N
     from pipeline.progress import echo
 
     target = Path(out) if out else default_pull_path(project)
-    report = pull_annotations(connect(url), project, target, since=since)
-    scope = f"changed since {report.since}" if report.since else "all"
+    report = pull_annotations(connect(url, retry=_retry(retry_for)), project, target, since=since)
+    scope = (f"changed since {report.since}; {_plural(report.tasks_exported, 'task')} exported" if report.since
+             else "all")
     click.echo(
-        f"{report.changed} annotations pulled ({scope}); {target} now holds {report.records} "
+        f"{_plural(report.changed, 'annotation')} pulled ({scope}); {target} now holds {report.records} "
         f"({report.cancelled} skipped/cancelled)"
     )
+    if report.orphan_actors:
+        echo(f"{_plural(report.orphan_actors, 'actor region')} linked to no blame span (left behind by a deleted "
+             "blame span) dropped")
     for problem in report.problems:
         echo(problem)
 
@@ -270,14 +317,15 @@ def pull(project: str, out: str | None, since: str | None, url: str | None) -> N
 @ls.command()
 @_project_option()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of tables.")
+@_retry_option
 @_url_option
-def report(project: str, as_json: bool, url: str | None) -> None:
+def report(project: str, as_json: bool, retry_for: float, url: str | None) -> None:
     """How humans changed the model's spans per label, and inter-annotator agreement."""
     from pipeline.labelstudio.client import connect
     from pipeline.labelstudio.report import correction_report, format_report
     from pipeline.labelstudio.sync import export_tasks, require_project
 
-    conn = connect(url)
+    conn = connect(url, retry=_retry(retry_for))
     project_id = int(require_project(conn, project)["id"])
     result = {"project": project, **correction_report(export_tasks(conn, project_id))}
     click.echo(json.dumps(result) if as_json else format_report(result))

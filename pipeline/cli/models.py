@@ -25,16 +25,22 @@ def list_command(as_json: bool) -> None:
     if as_json:
         for entry in entries:
             click.echo(json.dumps({"version": entry.meta.version, "path": str(entry.path), "current": entry.current,
-                                   "parent": entry.meta.parent_version, "created_at": entry.meta.created_at,
-                                   "labels": entry.meta.enabled_labels}))
+                                   "parent": entry.meta.parent_version,
+                                   "parent_here": entry.meta.parent_version in {e.meta.version for e in entries},
+                                   "created_at": entry.meta.created_at, "labels": entry.meta.enabled_labels}))
         return
     if not entries:
         click.echo("no models yet: train one with `framing train --config models/default.yaml`")
         return
+    local = {entry.meta.version for entry in entries}
     for entry in entries:
         marker = "*" if entry.current else " "
-        parent = f" (parent {entry.meta.parent_version})" if entry.meta.parent_version else ""
-        click.echo(f"{marker} {entry.meta.version}  {entry.path.name}  {entry.meta.created_at}  "
+        folder = "" if entry.path.name == entry.meta.version else f"  (folder {entry.path.name})"
+        parent = ""
+        if entry.meta.parent_version:
+            missing = "" if entry.meta.parent_version in local else ", not in this models folder"
+            parent = f"  parent {entry.meta.parent_version}{missing}"
+        click.echo(f"{marker} {entry.meta.version}{folder}  {entry.meta.created_at}  "
                    f"{len(entry.meta.enabled_labels)} labels{parent}")
 
 

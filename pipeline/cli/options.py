@@ -1,7 +1,7 @@
 """Options shared by the commands that read documents (``framing segment``, ``framing annotate``).
 
 ``@input_options`` adds ``--format``, ``--id-field``, ``--text-field``, ``--metadata-field``,
-``--encoding-errors`` and ``--skip-errors``, and hands them to the command as one ``input_options:
+``--delimiter``, ``--encoding-errors`` and ``--skip-errors``, and hands them to the command as one ``input_options:
 InputOptions`` argument, whose :meth:`~InputOptions.read` opens the documents and whose
 :meth:`~InputOptions.finish` prints the summary and sets the exit status.
 """
@@ -33,6 +33,7 @@ class InputOptions:
     metadata_fields: tuple[str, ...] | None = None
     encoding_errors: str = "strict"
     skip_errors: bool = False
+    delimiter: str | None = None
 
     def read(self, paths: Iterable[str]) -> tuple[DocumentStream, ErrorReport]:
         """The documents of ``paths`` and the report their problems go to (each printed as it happens)."""
@@ -45,13 +46,14 @@ class InputOptions:
             metadata_fields=self.metadata_fields,
             decode_errors=self.encoding_errors,
             errors=report,
+            delimiter=self.delimiter,
         )
         return documents, report
 
     def finish(self, report: ErrorReport) -> None:
-        """Print a summary when there were problems; exit with status 1 if a record was bad (unless
-        ``--skip-errors``)."""
-        if report.errors or report.warnings:
+        """Print a summary when there were problems or no documents at all; exit with status 1 if a record
+        was bad (unless ``--skip-errors``)."""
+        if report.errors or report.warnings or not report.documents:
             echo(report.summary())
         if report.has_errors and not self.skip_errors:
             echo(
@@ -87,11 +89,18 @@ _OPTIONS = (
         help="Field to keep as metadata; repeatable (default: all other fields).",
     ),
     click.option(
+        "--delimiter",
+        metavar="CHAR",
+        default=None,
+        help="Column delimiter of CSV/TSV input (default: ',' for .csv, tab for .tsv).",
+    ),
+    click.option(
         "--encoding-errors",
         type=click.Choice(["strict", "replace"]),
         default="strict",
         show_default=True,
-        help="On invalid UTF-8: report the record and skip it, or decode with U+FFFD.",
+        help="On invalid UTF-8 (or UTF-16/32), a NUL byte in a text file or a lone surrogate: report the "
+        "record and skip it, or decode with U+FFFD.",
     ),
     click.option(
         "--skip-errors",
@@ -114,6 +123,7 @@ def input_options(command: Callable[..., Any]) -> Callable[..., Any]:
             metadata_fields=tuple(metadata_fields) or None,
             encoding_errors=kwargs.pop("encoding_errors"),
             skip_errors=kwargs.pop("skip_errors"),
+            delimiter=kwargs.pop("delimiter"),
         )
         return command(*args, input_options=options, **kwargs)
 
@@ -139,8 +149,17 @@ def _check_device(context: click.Context, parameter: click.Parameter, value: str
         device = torch.device(value)
     except RuntimeError:
         raise click.BadParameter(f"{value!r} is not a torch device (cpu, cuda, cuda:1, mps)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise click.BadParameter(f"{value!r}: this torch build sees no CUDA device")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise click.BadParameter(f"{value!r}: this torch build sees no CUDA device")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise click.BadParameter(f"{value!r}: there are {torch.cuda.device_count()} CUDA devices "
+                                     f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise click.BadParameter(f"{value!r}: no Apple GPU (MPS) is available on this machine")
+    elif device.type != "cpu":
+        raise click.BadParameter(f"{value!r}: the model runs on cpu, cuda or mps, not on {device.type}")
     return value
 
 

@@ -7,6 +7,7 @@ import click
 from pipeline.cli.options import InputOptions, input_options, progress_option, refuse_to_overwrite_inputs
 from pipeline.document import Document
 from pipeline.io import open_writer
+from pipeline.progress import echo
 from pipeline.progress import progress as progress_bar
 
 
@@ -36,9 +37,16 @@ def segment(paths: tuple[str, ...], out: str | None, input_options: InputOptions
 
     refuse_to_overwrite_inputs(out, paths)
     documents, report = input_options.read(paths)
+    written = 0
     with open_writer(out) as writer:
-        for document in progress_bar(documents, total=documents.total, desc="segment", enabled=progress):
-            writer.write(segment_record(segment_document(document)))
+        try:
+            for document in progress_bar(documents, total=documents.total, desc="segment", enabled=progress):
+                writer.write(segment_record(segment_document(document)))
+                written += 1
+        except KeyboardInterrupt:
+            echo(f"interrupted: {written} documents written to {out or 'standard output'}, the rest not; "
+                 "run the command again to segment them all")
+            raise
     input_options.finish(report)
 
 

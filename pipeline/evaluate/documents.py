@@ -30,6 +30,7 @@ def evaluate_documents(
     labels: Collection[str] | None = None,
     sentences: str = "segment",
     paragraphs: str = "lines",
+    span_labels: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Score ``predicted`` against ``gold`` and return one flat metrics dict.
 
@@ -49,6 +50,7 @@ def evaluate_documents(
     sentence_units = _unit_rule("sentences", sentences)
     paragraph_units = _unit_rule("paragraphs", paragraphs)
     keep = None if labels is None else frozenset(labels)
+    blind_keep = None if keep is None else keep | frozenset(span_labels or ())
 
     gold_docs = _unique(gold, "gold")
     predicted_by_id = {doc.id: doc for doc in _unique(predicted, "predicted")}
@@ -71,17 +73,20 @@ def evaluate_documents(
             predicted_spans = [s for s in prediction.spans if s.source != "gold"]
             predicted_sentences = list(prediction.sentences)
         gold_spans = list(gold_doc.spans)
+        blind_spans, blind_sentences = predicted_spans, predicted_sentences  # for SI and SLC
         if keep is not None:
-            ignored.update(s.label for s in predicted_spans if s.label is not None and s.label not in keep)
+            ignored.update(s.label for s in predicted_spans if s.label is not None and s.label not in blind_keep)
+            blind_spans = [s for s in predicted_spans if s.label is None or s.label in blind_keep]
+            blind_sentences = [_restrict(s, blind_keep) for s in predicted_sentences]
             predicted_spans = [s for s in predicted_spans if s.label is None or s.label in keep]
             gold_spans = [s for s in gold_spans if s.label is None or s.label in keep]
             predicted_sentences = [_restrict(s, keep) for s in predicted_sentences]
 
-        si.add(predicted_spans, gold_spans)
+        si.add(blind_spans, gold_spans)
         span_f1.add(predicted_spans, gold_spans)
         tc.add(predicted_spans, predicted_sentences, gold_spans)
         units = sentence_units(gold_doc.text)
-        slc.add(units, predicted_spans, predicted_sentences, gold_spans)
+        slc.add(units, blind_spans, blind_sentences, gold_spans)
         sentence_sets = _unit_label_sets(units, gold_spans, predicted_spans, predicted_sentences)
         sentence_f1.add(*sentence_sets)
         if paragraph_units is sentence_units:

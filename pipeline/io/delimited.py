@@ -37,7 +37,10 @@ def read_delimited(
     if header is None:
         report.warning(source, "empty file: no header row and no records")
         return
-    fields = options.resolve(header, where=f"{source}:1")
+    try:
+        fields = options.resolve(header, where=f"{source}:1")
+    except InputError as error:
+        raise InputError(f"{error}{delimiter_hint(header, delimiter)}") from None
 
     last = reader.line_num
     while True:
@@ -67,6 +70,21 @@ def read_delimited(
         document = fields.to_document(dict(zip(header, row, strict=True)), report, source, line=first)
         if document is not None:
             yield document
+
+
+def delimiter_hint(columns: list[str], delimiter: str) -> str:
+    """A hint to pass ``--delimiter`` when a header read with ``delimiter`` looks split by another one."""
+    if len(columns) != 1:
+        return ""
+    for candidate in (",", ";", "\t", "|"):
+        if candidate != delimiter and candidate in columns[0]:
+            return (f"; the header is one column when split at {delimiter!r}, but holds {candidate!r}: "
+                    f"is the delimiter {candidate!r}? pass --delimiter {_shell_quote(candidate)}")
+    return ""
+
+
+def _shell_quote(character: str) -> str:
+    return "$'\\t'" if character == "\t" else f"'{character}'"
 
 
 def delimited_header(stream: BinaryIO, source: str, delimiter: str) -> list[str] | None:

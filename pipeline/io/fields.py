@@ -4,6 +4,12 @@ Defaults: the id is ``id`` and the text is the first of ``text``, ``content``, `
 then ignoring case). Metadata is every other field, except ``sentences`` and ``spans`` (the structure of our
 own output records); a ``metadata`` field holding a mapping is merged in rather than nested, so reading an
 output file back gives the original metadata. A document without an id gets ``stable_id(text)``.
+
+A lone surrogate in a record (the JSON escape ``"\\ud800"``: decodable, but no character, so it can be
+neither written as UTF-8 nor tokenized) makes the record bad under ``--encoding-errors strict``; under
+``replace`` it becomes U+FFFD. A second document with an id already read (ids compare as text: ``1`` and
+``"1"`` are the same) is reported and skipped, so every output holds each id once and ``--resume`` (which
+skips ids already written) never loses a document.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 from pipeline.document import Document, stable_id
 from pipeline.errors import InputError
+from pipeline.io.decode import REPLACE_HINT, first_surrogate, printable, replace_surrogates
 from pipeline.io.problems import ErrorReport
 
 TEXT_FIELDS = ("text", "content", "body")
@@ -29,6 +36,7 @@ class FieldOptions:
     id_field: str | None = None
     text_field: str | None = None
     metadata_fields: tuple[str, ...] | None = None
+    decode_errors: str = "strict"
 
     def resolve(self, columns: Sequence[str], where: str) -> FieldMap:
         """The fields to use for records with ``columns``; raises InputError naming the columns there are."""
@@ -57,7 +65,7 @@ class FieldOptions:
                 raise InputError(
                     f"{where}: no metadata column {', '.join(map(repr, missing))}; the columns are: {listing}"
                 )
-        return FieldMap(text=text, id=id_, metadata=self.metadata_fields)
+        return FieldMap(text=text, id=id_, metadata=self.metadata_fields, decode_errors=self.decode_errors)
 
 
 def _detect(candidates: Sequence[str], columns: Sequence[str]) -> str | None:
@@ -76,6 +84,7 @@ class FieldMap:
     text: str
     id: str | None
     metadata: tuple[str, ...] | None  # None: every other field
+    decode_errors: str = "strict"
 
     def to_document(
         self, row: Mapping[str, Any], report: ErrorReport, source: str, **where: int
@@ -94,7 +103,22 @@ class FieldMap:
             return None
         raw_id = row.get(self.id) if self.id is not None else None
         doc_id = None if raw_id is None or raw_id == "" else str(raw_id)
-        return make_document(doc_id, text, self._metadata(row), report, source, why_empty, **where)
+        metadata = self._metadata(row)
+        for name, value in ((self.text, text), (self.id, doc_id), ("metadata", metadata)):
+            position = _first_surrogate_in(value)
+            if position is None:
+                continue
+            where_in = f" at character {position}" if isinstance(value, str) else ""
+            if self.decode_errors == "strict":
+                report.error(source, f"a lone surrogate (an escape such as \\ud800, not a character) in "
+                             f"{name!r}{where_in}; {REPLACE_HINT}", **where)
+                return None
+            report.warning(source, f"lone surrogates in {name!r} replaced with U+FFFD (first{where_in})", **where)
+            text = replace_surrogates(text)
+            doc_id = None if doc_id is None else replace_surrogates(doc_id)
+            metadata = _replace_surrogates_in(metadata)
+            break
+        return make_document(doc_id, text, metadata, report, source, why_empty, **where)
 
     def _metadata(self, row: Mapping[str, Any]) -> dict[str, Any]:
         if self.metadata is not None:
@@ -112,6 +136,27 @@ class FieldMap:
         return metadata
 
 
+def _first_surrogate_in(value: Any) -> int | None:
+    """The position of the first lone surrogate in a string (0 for one somewhere inside a container)."""
+    if isinstance(value, str):
+        return first_surrogate(value)
+    if isinstance(value, Mapping):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        return 0 if any(_first_surrogate_in(item) is not None for item in value) else None
+    return None
+
+
+def _replace_surrogates_in(value: Any) -> Any:
+    if isinstance(value, str):
+        return replace_surrogates(value)
+    if isinstance(value, Mapping):
+        return {_replace_surrogates_in(k): _replace_surrogates_in(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replace_surrogates_in(item) for item in value]
+    return value
+
+
 def make_document(
     doc_id: str | None,
     text: str,
@@ -120,11 +165,21 @@ def make_document(
     source: str,
     why_empty: str | None = None,
     **where: int,
-) -> Document:
+) -> Document | None:
     """A Document; an empty (or whitespace-only) text is kept, flagged ``metadata["empty"] = True`` and warned
-    about, and a missing id becomes ``stable_id(text)``."""
+    about, and a missing id becomes ``stable_id(text)``. None, after an error, when the id was read before
+    (see :class:`~pipeline.io.problems.ErrorReport`'s ``ids``)."""
+    final_id = doc_id or stable_id(text)
+    if report.ids is not None and not report.ids.add(final_id):
+        if doc_id:
+            message = (f"duplicate id {printable(doc_id)!r}: an earlier document has the same id (ids compare as "
+                       "text: 1 and \"1\" are the same); skipped")
+        else:
+            message = f"duplicate document: an earlier document without an id has the same text ({final_id}); skipped"
+        report.error(source, message, **where)
+        return None
     if not text.strip():
         metadata[EMPTY_FLAG] = True
         why = f"{why_empty}; " if why_empty else ""
         report.warning(source, f"empty document ({why}kept, flagged metadata.empty = true)", **where)
-    return Document(doc_id or stable_id(text), text, metadata)
+    return Document(final_id, text, metadata)

@@ -16,6 +16,8 @@ from pipeline.io.decode import REPLACE_HINT, InvalidUTF8, binary_lines, decode_u
 from pipeline.io.fields import FieldMap, FieldOptions
 from pipeline.io.problems import ErrorReport
 
+TOO_DEEP = "invalid JSON: nested too deeply (arrays or objects inside each other thousands of levels deep)"
+
 
 def read_jsonl(
     stream: BinaryIO, source: str, options: FieldOptions, decode_errors: str, report: ErrorReport
@@ -40,6 +42,9 @@ def read_jsonl(
         except json.JSONDecodeError as error:
             report.error(source, f"invalid JSON: {error.msg} (column {error.colno})", line=number)
             continue
+        except RecursionError:
+            report.error(source, TOO_DEEP, line=number)
+            continue
         finally:
             del line
         if not isinstance(record, dict):
@@ -60,7 +65,7 @@ def first_record_fields(stream: BinaryIO) -> list[str] | None:
             continue
         try:
             record = json.loads(decode_utf8(raw, strip_bom=number == 1)[0])
-        except (InvalidUTF8, json.JSONDecodeError):
+        except (InvalidUTF8, json.JSONDecodeError, RecursionError):
             return None
         return list(record) if isinstance(record, dict) else None
     return None

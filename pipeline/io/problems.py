@@ -7,6 +7,7 @@ unknown format, a path that does not exist) are raised as :class:`~pipeline.erro
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,13 +46,40 @@ class Problem:
         return f"{self.location}: {self.severity}: {self.message}"
 
 
+class SeenIds:
+    """The document ids read so far, to find duplicates in constant memory per document.
+
+    Each id is kept as a 64-bit hash (BLAKE2b), not as its text: in CPython's ``set`` that costs about 73 MB
+    per million documents, however long the ids are. Two different ids share a hash with probability about
+    n^2 / 2^65 (3 in 100 million for a million documents); such an id would be reported as a duplicate.
+    """
+
+    BYTES_PER_ID = 73  # measured: peak traced memory of 1,000,000 ids, set resizing included
+
+    def __init__(self) -> None:
+        self._hashes: set[int] = set()
+
+    def add(self, doc_id: str) -> bool:
+        """Remember ``doc_id``; False when it was seen before."""
+        digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        key = int.from_bytes(digest, "little")
+        if key in self._hashes:
+            return False
+        self._hashes.add(key)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
 class ErrorReport:
     """Collects problems while documents stream through; counts everything, keeps the first ``keep``.
 
     ``on_problem`` is called with each problem as it happens (the CLI prints it). With ``raise_errors`` an
     error raises :class:`InputError` at once and warnings go to the ``pipeline.io`` logger: what
     :func:`~pipeline.io.read_documents` does when it is given no report, so that library callers never
-    lose a record silently.
+    lose a record silently. ``ids`` (set by :func:`~pipeline.io.read_documents`) holds the ids read so far,
+    so that a duplicate is reported.
     """
 
     def __init__(
@@ -68,6 +96,7 @@ class ErrorReport:
         self._on_problem = on_problem
         self._keep = keep
         self._raise_errors = raise_errors
+        self.ids: SeenIds | None = None
 
     def add(self, problem: Problem) -> Problem:
         if problem.severity == ERROR:
@@ -95,7 +124,7 @@ class ErrorReport:
         return self.errors > 0
 
     def summary(self) -> str:
-        """One line, e.g. ``12 documents read; 2 bad records skipped; 1 warning``."""
+        """One line, e.g. ``12 documents read; 2 bad records skipped; 1 warning`` (``0 documents read``)."""
         parts = [_plural(self.documents, "document") + " read"]
         if self.errors:
             parts.append(_plural(self.errors, "bad record") + " skipped")

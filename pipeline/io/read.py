@@ -4,6 +4,7 @@ The format of each source comes from ``input_format`` or else from the path: a d
 files, or a Hugging Face dataset when it holds ``dataset_info.json``/``dataset_dict.json``; ``.jsonl`` and
 ``.ndjson`` are JSON Lines, ``.csv`` and ``.tsv`` delimited text, ``.parquet`` and ``.pq`` Parquet, and any
 other file is plain text. ``-`` is standard input: plain text (one document) unless a format is given.
+A UTF-16 or UTF-32 byte order mark selects that encoding, in every format that is read as text.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from typing import BinaryIO
 from pipeline.document import Document
 from pipeline.errors import ConfigError, InputError
 from pipeline.io.arrow import check_hf_columns, open_parquet, read_hf_dataset, read_parquet
-from pipeline.io.decode import DECODE_ERRORS
-from pipeline.io.delimited import delimited_header, read_delimited
+from pipeline.io.decode import DECODE_ERRORS, bom_encoding, transcoded_lines
+from pipeline.io.delimited import delimited_header, delimiter_hint, read_delimited
 from pipeline.io.fields import FieldOptions
 from pipeline.io.jsonl import first_record_fields, read_jsonl
-from pipeline.io.problems import ErrorReport
+from pipeline.io.problems import ErrorReport, SeenIds
 from pipeline.io.text import iter_text_files, read_text_directory, read_text_file, read_text_stream
 
 FORMATS = ("text", "jsonl", "csv", "tsv", "parquet", "hf")
@@ -44,6 +45,7 @@ DELIMITERS = {"csv": ",", "tsv": "\t"}
 class _Source:
     path: Path | None  # None: standard input
     format: str
+    delimiter: str | None = None  # csv/tsv: None for the format's own
 
     @property
     def name(self) -> str:
@@ -64,13 +66,23 @@ class _Source:
         if fmt == "hf":
             return check_hf_columns(path, options)
         with _open_binary(path) as stream:
+            lines = _lines(stream, self.name, "replace")
             if fmt == "jsonl":
-                columns = first_record_fields(stream)
+                columns = first_record_fields(lines)
             else:
-                columns = delimited_header(stream, self.name, DELIMITERS[fmt])
+                columns = delimited_header(lines, self.name, self.column_delimiter)
         if columns is not None:
-            options.resolve(columns, where=f"{self.name}:1")
+            try:
+                options.resolve(columns, where=f"{self.name}:1")
+            except InputError as error:
+                if fmt == "jsonl":
+                    raise
+                raise InputError(f"{error}{delimiter_hint(columns, self.column_delimiter)}") from None
         return None
+
+    @property
+    def column_delimiter(self) -> str:
+        return self.delimiter or DELIMITERS[self.format]
 
 
 class DocumentStream(Iterator[Document]):
@@ -93,13 +105,15 @@ def read_documents(
     metadata_fields: Iterable[str] | None = None,
     decode_errors: str = "strict",
     errors: ErrorReport | None = None,
+    delimiter: str | None = None,
 ) -> DocumentStream:
     """Stream Documents from ``sources`` (paths, ``-`` for standard input), in order.
 
     Per-record problems go to ``errors`` and the record is skipped (or kept and flagged, for empty
     documents); without ``errors`` the first bad record raises InputError. Problems with a whole source
     (it does not exist, its format is unknown, it has no text column) raise InputError before any document
-    is read (standard input, which can be read only once, is checked as it is read).
+    is read (standard input, which can be read only once, is checked as it is read). ``delimiter`` replaces
+    the column delimiter of CSV and TSV sources.
     """
     if input_format is not None and input_format not in FORMATS:
         raise ConfigError(f"unknown input format {input_format!r}; choose one of: {', '.join(FORMATS)}")
@@ -109,21 +123,27 @@ def read_documents(
         )
     if isinstance(sources, str | os.PathLike):
         sources = [sources]
-    plan = [_resolve(source, input_format) for source in sources]
+    if delimiter is not None and len(delimiter) != 1:
+        raise ConfigError(f"the delimiter must be one character, got {delimiter!r}")
+    plan = [_resolve(source, input_format, delimiter) for source in sources]
     if not plan:
         raise InputError("no input given")
-    options = FieldOptions(id_field, text_field, None if metadata_fields is None else tuple(metadata_fields))
+    options = FieldOptions(
+        id_field, text_field, None if metadata_fields is None else tuple(metadata_fields), decode_errors
+    )
     report = errors if errors is not None else ErrorReport(raise_errors=True)
+    if report.ids is None:
+        report.ids = SeenIds()
     counts = [source.check(options) for source in plan]
     total = None if None in counts else sum(counts)  # type: ignore[arg-type]
     return DocumentStream(_read_all(plan, options, decode_errors, report), total)
 
 
-def _resolve(source: str | os.PathLike[str], input_format: str | None) -> _Source:
+def _resolve(source: str | os.PathLike[str], input_format: str | None, delimiter: str | None = None) -> _Source:
     if os.fspath(source) == STDIN:
         if input_format in ("parquet", "hf"):
             raise InputError(f"{input_format} input cannot come from standard input: give a path")
-        return _Source(None, input_format or "text")
+        return _Source(None, input_format or "text", delimiter)
     path = Path(source)
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
@@ -148,7 +168,7 @@ def _resolve(source: str | os.PathLike[str], input_format: str | None) -> _Sourc
             f"{path}: cannot tell the format of a .json file; if it holds one object per line, "
             "pass --format jsonl"
         )
-    return _Source(path, input_format or EXTENSIONS.get(path.suffix.lower(), "text"))
+    return _Source(path, input_format or EXTENSIONS.get(path.suffix.lower(), "text"), delimiter)
 
 
 def _read_all(
@@ -181,11 +201,20 @@ def _read_one(
                 if document is not None:
                     yield document
             elif fmt == "jsonl":
-                yield from read_jsonl(stream, source.name, options, decode_errors, report)
+                yield from read_jsonl(_lines(stream, source.name, decode_errors), source.name, options,
+                                      decode_errors, report)
             else:
-                yield from read_delimited(
-                    stream, source.name, DELIMITERS[fmt], options, decode_errors, report
-                )
+                yield from read_delimited(_lines(stream, source.name, decode_errors), source.name,
+                                          source.column_delimiter, options, decode_errors, report)
+
+
+def _lines(stream: BinaryIO, name: str, decode_errors: str) -> BinaryIO | Iterator[bytes]:
+    """``stream`` itself, or its lines transcoded to UTF-8 when it starts with a UTF-16/UTF-32 mark."""
+    head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+    bom = bom_encoding(head)
+    if bom is None:
+        return stream
+    return transcoded_lines(stream, *bom, decode_errors, name)
 
 
 @contextmanager

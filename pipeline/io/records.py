@@ -16,7 +16,7 @@ import decimal
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import ConfigError, InputError
 from pipeline.io.arrow import BATCH_ROWS, open_parquet
+from pipeline.io.jsonl import TOO_DEEP
 
 JSONL_EXTENSIONS = (".jsonl", ".ndjson")
 PARQUET_EXTENSIONS = (".parquet", ".pq")
@@ -187,16 +188,19 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} value as JSON: {value!r}")
 
 
-def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """The records of a JSONL or Parquet record file, one dict at a time; a bad line raises InputError."""
+def read_records(
+    path: str | os.PathLike[str], *, on_error: Callable[[str], None] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL or Parquet record file, one dict at a time. A bad line raises InputError, or,
+    with ``on_error``, is passed to it as a message naming the file and line, and skipped."""
     path = Path(path)
     fmt = record_format(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    return _read_jsonl_records(path) if fmt == "jsonl" else _read_parquet_records(path)
+    return _read_jsonl_records(path, on_error) if fmt == "jsonl" else _read_parquet_records(path)
 
 
-def _read_jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
+def _read_jsonl_records(path: Path, on_error: Callable[[str], None] | None) -> Iterator[dict[str, Any]]:
     with open(path, "rb") as stream:
         for number, raw in enumerate(stream, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -204,16 +208,29 @@ def _read_jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
-            except UnicodeDecodeError as error:
-                raise InputError(f"{path}:{number}: invalid UTF-8: {error.reason}") from None
-            except json.JSONDecodeError as error:
-                raise InputError(
-                    f"{path}:{number}: invalid JSON: {error.msg} (column {error.colno})"
-                ) from None
-            if not isinstance(record, dict):
-                raise InputError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+                record = _parse_record(raw)
+            except ValueError as error:
+                message = f"{path}:{number}: {error}"
+                if on_error is None:
+                    raise InputError(message) from None
+                on_error(message)
+                continue
             yield record
+
+
+def _parse_record(raw: bytes) -> dict[str, Any]:
+    """One JSON object from one line; ValueError says what is wrong with it."""
+    try:
+        record = json.loads(raw)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"invalid UTF-8: {error.reason}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"invalid JSON: {error.msg} (column {error.colno})") from None
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
+    if not isinstance(record, dict):
+        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    return record
 
 
 def _read_parquet_records(path: Path) -> Iterator[dict[str, Any]]:

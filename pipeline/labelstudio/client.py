@@ -1,7 +1,10 @@
 """Connecting to Label Studio: where the URL and token come from, retries with back-off, token hygiene.
 
 The URL comes from ``--url``, else ``LABEL_STUDIO_URL``, else the local config file that ``framing ls up``
-writes (``<project>/.framing/labelstudio.json``, or ``FRAMING_LS_CONFIG``). The token comes from
+writes (``<project>/.framing/labelstudio.json``, or ``FRAMING_LS_CONFIG``). That file is found from any
+working directory: ``FRAMING_LS_CONFIG``, else the one of the project around the working directory, else the
+one the data directory in ``FRAMING_LS_DATA_DIR`` names, else the one ``framing ls up`` recorded for the user
+(``$XDG_STATE_HOME/framing/labelstudio-server.json``, by default under ``~/.local/state``). The token comes from
 ``LABEL_STUDIO_API_KEY``, else that file -- but only when the file describes the same server, so a local
 token is never sent to another host. The token is never printed or logged: every message that leaves this
 module passes through ``scrub``.
@@ -14,6 +17,7 @@ import logging
 import os
 import re
 import stat
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CONFIG_ENV = "FRAMING_LS_CONFIG"
+DATA_DIR_ENV = "FRAMING_LS_DATA_DIR"
+STATE_DIR_ENV = "FRAMING_STATE_DIR"  # overrides $XDG_STATE_HOME/framing (tests)
+SERVER_POINTER = "labelstudio-server.json"  # in the user's state folder and in the server's data directory
 URL_ENV = "LABEL_STUDIO_URL"
 TOKEN_ENV = "LABEL_STUDIO_API_KEY"
 _AUTH_HEADER = re.compile(r"(?i)\b(token|bearer)(\s+|=|:\s*)[A-Za-z0-9._\-]{6,}")
@@ -46,14 +53,22 @@ class Settings:
         return f"Settings(url={self.url!r}, token={'***' if self.token else None}, origin={self.origin!r})"
 
 
+DEFAULT_RETRY_SECONDS = 120.0  # longer than a server's first start (~40 s of migrations) and a restart (~5 s)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential back-off for transient failures (connection errors, timeouts, 5xx, 429)."""
+    """Exponential back-off for transient failures (connection errors, timeouts, 5xx, 429): retried until
+    ``total_seconds`` have passed (the retry window), or ``attempts`` were made when that is set."""
 
-    attempts: int = 8
+    attempts: int | None = None
     first_wait: float = 0.5
     max_wait: float = 8.0
-    total_seconds: float = 90.0
+    total_seconds: float = DEFAULT_RETRY_SECONDS
+
+    @classmethod
+    def window(cls, seconds: float) -> RetryPolicy:
+        return cls(total_seconds=seconds)
 
 
 # -- the local config file -----------------------------------------------------------------------------
@@ -66,9 +81,52 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
-def config_path() -> Path:
+def config_path(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The local server's config file (see the module docstring for the order in which it is looked for);
+    ``data_dir`` (or ``$FRAMING_LS_DATA_DIR``) asks for the one of the server on that data directory."""
     override = os.environ.get(CONFIG_ENV)
-    return Path(override).expanduser() if override else project_root() / ".framing" / "labelstudio.json"
+    if override and data_dir is None:
+        return Path(override).expanduser()
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV)
+    if data_dir:
+        named = _pointer(Path(data_dir).expanduser() / SERVER_POINTER)
+        if named is None:
+            raise ConfigError(f"{data_dir}: no Label Studio server of `framing ls up` has used this data directory "
+                              f"(no {SERVER_POINTER} in it)")
+        return named
+    local = project_root() / ".framing" / "labelstudio.json"
+    if local.exists():
+        return local
+    return _pointer(user_state_dir() / SERVER_POINTER) or local
+
+
+def user_state_dir() -> Path:
+    override = os.environ.get(STATE_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "framing"
+
+
+def _pointer(path: Path) -> Path | None:
+    """The config file a pointer file names, when both exist."""
+    try:
+        named = Path(json.loads(path.read_text(encoding="utf-8"))["config_file"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return named if named.is_file() else None
+
+
+def remember_server(config_file: Path, data_dir: Path) -> None:
+    """Record where the server's config file is, for the user and in its data directory, so that later
+    commands find the server from any working directory."""
+    value = {"config_file": str(Path(config_file).resolve())}
+    for folder in (user_state_dir(), data_dir):
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_local_config(value, folder / SERVER_POINTER)
+        except OSError as error:  # a read-only home: the project-local file still works from the project
+            log.warning("could not record the server in %s: %s", folder, error.strerror or error)
 
 
 def read_local_config(path: Path | None = None) -> dict[str, Any]:
@@ -211,7 +269,8 @@ class Connection:
         policy = self.retry
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
-            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
+            stop=(stop_after_delay(policy.total_seconds) if policy.attempts is None
+                  else stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds)),
             wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
             before_sleep=lambda state: log.warning(
                 "%s failed (%s); retrying (attempt %d)",
@@ -221,6 +280,7 @@ class Connection:
             ),
             reraise=False,
         )
+        started = time.monotonic()
         try:
             return retrying(function, *args, **kwargs)
         except RetryError as error:
@@ -228,8 +288,9 @@ class Connection:
             raise LabelStudioError(
                 self.scrub(
                     f"{what}: Label Studio at {self.settings.url} did not answer after "
-                    f"{error.last_attempt.attempt_number} attempts ({describe(last)}); is it running? "
-                    "`framing ls status` checks, `framing ls up` starts a local server"
+                    f"{error.last_attempt.attempt_number} attempts in {time.monotonic() - started:.0f} s "
+                    f"({describe(last)}); is it running? `framing ls status` checks, `framing ls up` starts a "
+                    "local server, --retry-for SECONDS waits longer"
                 )
             ) from None
         except FramingError:

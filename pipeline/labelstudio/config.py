@@ -37,12 +37,14 @@ class LabelLike(Protocol):
 
 @dataclass(frozen=True)
 class ConfigNames:
-    """The control and object names a labeling config uses (read back from a project's config)."""
+    """The control and object names a labeling config uses (read back from a project's config), and the span
+    labels it offers (``label_ids``; None when unknown: every label is shown)."""
 
     labels: str = LABELS_NAME
     text: str = TEXT_NAME
     review: str | None = REVIEW_NAME
     data_field: str = TEXT_FIELD
+    label_ids: tuple[str, ...] | None = None
 
 
 def build_label_config(labels: Iterable[LabelLike]) -> str:
@@ -112,18 +114,8 @@ def config_names(label_config: str) -> ConfigNames:
         text=text,
         review=choices.get("name") if choices is not None else None,
         data_field=objects[0].get("value")[1:] if objects else TEXT_FIELD,
+        label_ids=tuple(child.get("value", "") for child in labels.iter("Label")),
     )
-
-
-def config_label_values(label_config: str) -> list[str]:
-    """The span labels (``value`` of each ``<Label>`` of the span control) a labeling config offers; the
-    ``actor`` helper label is not one of them."""
-    root = _parse(label_config)
-    labels = root.find(".//Labels")
-    if labels is None:
-        return []
-    values = [node.get("value") for node in labels.iter("Label")]
-    return [value for value in values if value and value != ACTOR_LABEL]
 
 
 def _parse(label_config: str) -> Any:

@@ -151,7 +151,9 @@ def prediction_result(
 
     Region ids are deterministic (``p0``, ``p1``, ...) so the same prediction always converts the same way. A
     span with ``attributes.actor = {start, end}`` also gets an ``actor`` region and a ``blamed_actor``
-    relation from the span to it.
+    relation from the span to it. When ``names.label_ids`` is known (a project's labeling config), spans of
+    labels the config does not offer are left out (and actors, when it has no ``actor`` label): Label Studio
+    cannot show them, and the annotators of that project were not asked about them.
     """
     codec = OffsetCodec(document.text)
     items: list[dict[str, Any]] = []
@@ -175,7 +177,11 @@ def prediction_result(
             item["score"] = round(float(score), 6)
         return item
 
-    chosen = [s for s in (document.spans if spans is None else spans) if s.label]
+    offered = None if names.label_ids is None else set(names.label_ids)
+    chosen = [
+        s for s in (document.spans if spans is None else spans) if s.label and (offered is None or s.label in offered)
+    ]
+    with_actors = offered is None or ACTOR_LABEL in offered
     for index, span in enumerate(chosen):
         region_id = f"p{index}"
         if span.label == ACTOR_LABEL:
@@ -184,7 +190,7 @@ def prediction_result(
             actor_regions[(span.start, span.end)] = region_id
         items.append(region(region_id, span.start, span.end, span.label, span.score))
         actor = span.attributes.get("actor")
-        if isinstance(actor, Mapping) and span.label != ACTOR_LABEL:
+        if isinstance(actor, Mapping) and span.label != ACTOR_LABEL and with_actors:
             key = (actor.get("start"), actor.get("end"))
             if key not in actor_regions:
                 try:
@@ -235,14 +241,17 @@ class Converted:
     spans: list[Span] = field(default_factory=list)
     choices: dict[str, list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # actor regions linked to no blame span (left behind when an annotator deletes the blame span): not spans
+    orphan_actors: list[tuple[int, int]] = field(default_factory=list)
 
 
 def from_ls(text: str, result: Sequence[Mapping[str, Any]] | None, *, source: str | None = None) -> Converted:
     """Spans (code-point offsets into ``text``) and choices of a Label Studio ``result`` list.
 
     Every label of a region becomes a span. A ``blamed_actor`` relation (or an unlabelled relation that
-    points at an ``actor`` region) sets ``attributes.actor = {start, end}`` on the blame span; actor regions
-    linked that way are not returned as spans of their own, unlinked ones are (label ``actor``).
+    points at an ``actor`` region) sets ``attributes.actor = {start, end}`` on the blame span. Actor regions
+    are never spans of their own: an actor is an attribute of a blame span, and one linked to none (what
+    deleting a blame span in Label Studio leaves behind) is listed in ``orphan_actors`` and dropped.
     """
     converted = Converted()
     codec = OffsetCodec(text)
@@ -288,7 +297,9 @@ def from_ls(text: str, result: Sequence[Mapping[str, Any]] | None, *, source: st
     for region_id in order:
         start, end, labels, score = regions[region_id]
         for label in labels:
-            if label == ACTOR_LABEL and region_id in linked:
+            if label == ACTOR_LABEL:
+                if region_id not in linked:
+                    converted.orphan_actors.append((start, end))
                 continue
             attributes = {}
             if region_id in actors and label != ACTOR_LABEL:

@@ -8,6 +8,10 @@ spans **added**. Precision and recall of the model against the humans are given 
 only) and overlap-aware, crediting partial overlap per character as the project's span scorer does
 (``pipeline.evaluate.TechniqueSpanF1``).
 
+Blamed actors are attributes of blame spans, reported in their own section: the actors of the predicted and
+the human blame spans are matched like spans (kept, moved, removed, added); actor regions linked to no blame
+span (left behind when an annotator deletes a blame span) are counted as ``orphans`` and left out.
+
 Agreement. For tasks with two or more annotators, every pair of their annotations is compared per label:
 span F1 with the same overlap credit (symmetric), exact-span F1, and Cohen's kappa over characters (a
 character is "in" for an annotator when any of their spans of that label covers it). Each label is scored on
@@ -135,6 +139,7 @@ def correction_report(tasks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     exact: dict[str, Counter[str]] = defaultdict(Counter)
     problems: list[str] = []
     counts: Counter[str] = Counter()
+    actors: Counter[str] = Counter()
     for task in tasks:
         counts["tasks"] += 1
         text = (task.get("data") or {}).get(convert.TEXT_FIELD)
@@ -150,6 +155,7 @@ def correction_report(tasks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             human = convert.from_ls(text, annotation.get("result"))
             problems.extend(f"task {task.get('id')}, annotation {annotation.get('id')}: {p}" for p in human.problems)
             annotated.append((annotator_name(annotation.get("completed_by")), human.spans))
+            actors["orphans"] += len(human.orphan_actors)
             seen = _seen_prediction(task, annotation)
             if seen is None:
                 counts["without_prediction"] += 1
@@ -164,6 +170,10 @@ def correction_report(tasks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                 row = corrections[label]
                 row.update(predicted=len(p), human=len(h), kept=len(kept), moved=len(moved))
                 row.update(removed=len(removed), added=len(added))
+            p, h = _actors(predicted), _actors(human.spans)
+            kept, moved, removed, added = match_spans(p, h)
+            actors.update(predicted=len(p), human=len(h), kept=len(kept), moved=len(moved), removed=len(removed),
+                          added=len(added))
         if len(annotated) >= 2:
             counts["tasks_with_several_annotators"] += 1
         for (_, first), (_, second) in combinations(annotated, 2):
@@ -199,6 +209,7 @@ def correction_report(tasks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "annotations_without_prediction": counts["without_prediction"],
         "compared_by_model_version": dict(sorted(versions.items())),
         "corrections": {"per_label": per_label, "total": total},
+        "actors": {key: actors[key] for key in (*_CORRECTION_KEYS, "orphans")},
         "agreement": {
             "tasks": counts["tasks_with_several_annotators"],
             "pairs": counts["annotator_pairs"],
@@ -207,6 +218,16 @@ def correction_report(tasks: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         },
         "problems": problems,
     }
+
+
+def _actors(spans: Iterable[Span]) -> list[Interval]:
+    """The blamed actors of ``spans`` (``attributes.actor`` of blame spans)."""
+    found = []
+    for span in spans:
+        actor = span.attributes.get("actor")
+        if isinstance(actor, Mapping) and isinstance(actor.get("start"), int) and isinstance(actor.get("end"), int):
+            found.append((actor["start"], actor["end"]))
+    return found
 
 
 def _precision_recall(row: Mapping[str, int], overlap: Any) -> dict[str, float | None]:
@@ -241,6 +262,15 @@ def format_report(report: Mapping[str, Any]) -> str:
             f"{row['added']:>6}{_num(row['precision']):>7}{_num(row['recall']):>7}"
             f"{_num(row['strict_precision']):>9}{_num(row['strict_recall']):>9}"
         )
+    actors = report.get("actors")
+    if actors and any(actors.values()):
+        lines.append("")
+        lines.append("blamed actors (of blame spans, model vs humans)")
+        lines.append(f"{'':<34}{actors['predicted']:>6}{actors['human']:>6}{actors['kept']:>6}{actors['moved']:>6}"
+                     f"{actors['removed']:>8}{actors['added']:>6}")
+        if actors["orphans"]:
+            lines.append(f"{actors['orphans']} actor regions linked to no blame span (a deleted blame span leaves its "
+                         "actor behind) were left out")
     agreement = report["agreement"]
     lines.append("")
     if not agreement["pairs"]:

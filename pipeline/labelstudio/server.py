@@ -4,7 +4,8 @@ The server runs from its own virtual environment (its exact pins stay out of our
 clean, explicit environment -- Label Studio also reads unprefixed variables such as ``USERNAME``, ``PORT`` or
 ``DEBUG`` -- with an admin user and a preset legacy API token on the first start of a data directory. The
 URL, login and token are saved in the local config file (mode 600, see ``client.config_path``); the token is
-never printed.
+never printed. The data directory (SQLite database with the token, server log) is private to the user: mode
+700, its files 600.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from pathlib import Path
 
 from pipeline.errors import ConfigError, FramingError
 from pipeline.labelstudio.client import (
+    CONFIG_ENV,
     check_health,
     config_path,
     project_root,
     read_local_config,
+    remember_server,
     scrub,
     write_local_config,
 )
@@ -62,6 +65,7 @@ def find_label_studio(explicit: str | os.PathLike[str] | None = None) -> Path:
         (BIN_ENV, os.environ.get(BIN_ENV)),
         ("PATH", shutil.which("label-studio")),
         ("repository", str(project_root() / ".venv-labelstudio" / "bin" / "label-studio")),
+        ("repository", str(Path(__file__).resolve().parents[2] / ".venv-labelstudio" / "bin" / "label-studio")),
     ]
     for origin, candidate in candidates:
         if not candidate:
@@ -189,13 +193,13 @@ def start_server(
         port = free_port(saved.get("port") or DEFAULT_PORT)
     elif not port_is_free(port):
         raise ServerError(f"port {port} is in use on 127.0.0.1: choose another with --port")
-    data.mkdir(parents=True, exist_ok=True)
+    make_private(data)
     log_file = data / "server.log"
     command = [
         str(executable), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
         "--data-dir", str(data), "--enable-legacy-api-token",
     ]  # fmt: skip
-    with open(log_file, "ab") as log:
+    with os.fdopen(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         process = subprocess.Popen(
             command,
             env=server_environment(
@@ -206,6 +210,7 @@ def start_server(
             stderr=subprocess.STDOUT,
             cwd=data,
             start_new_session=True,  # survives the CLI process; its pid is the server itself
+            umask=0o077,  # the database it creates holds the API token
         )
     url = f"http://127.0.0.1:{port}"
     record = {
@@ -213,9 +218,31 @@ def start_server(
         "password": password, "token": token, "label_studio_bin": str(executable), "log_file": str(log_file),
     }  # fmt: skip
     write_local_config(record, config_file)
+    if os.environ.get(CONFIG_ENV):  # an explicit config file (tests, several servers): not the user's server
+        _point_data_dir_at(config_file, data)
+    else:
+        remember_server(config_file, data)
     _wait_healthy(url, process, log_file, timeout, secrets_=(token, password))
     _check_token(url, token)
     return _info(record, reused=False, config_file=config_file)
+
+
+def make_private(data: Path) -> None:
+    """Create ``data`` (mode 700) and make what a server left there readable by the user only: the SQLite
+    database holds the API token, the log holds request details."""
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(data, 0o700)
+    for path in data.iterdir():
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, 0o600)
+        elif path.is_dir() and not path.is_symlink():
+            os.chmod(path, 0o700)
+
+
+def _point_data_dir_at(config_file: Path, data: Path) -> None:
+    from pipeline.labelstudio.client import SERVER_POINTER
+
+    write_local_config({"config_file": str(Path(config_file).resolve())}, data / SERVER_POINTER)
 
 
 def _refuse_a_second_server(saved: dict, port: int | None, data_dir: str | os.PathLike[str] | None) -> None:
@@ -275,18 +302,32 @@ def _info(record: dict, *, reused: bool, config_file: Path) -> ServerInfo:
     )
 
 
-def stop_server(timeout: float = 20.0) -> bool:
-    """Stop the local server the config file names; False when none was running."""
-    config_file = config_path()
+@dataclass(frozen=True)
+class Stopped:
+    """What ``stop_server`` found: the config file it read and the server it names (``stopped``: whether a
+    running server was stopped)."""
+
+    config_file: Path
+    stopped: bool
+    url: str | None = None
+    pid: int | None = None
+    data_dir: str | None = None
+
+
+def stop_server(timeout: float = 20.0, data_dir: str | os.PathLike[str] | None = None) -> Stopped:
+    """Stop the local server the config file names (found from any working directory, see
+    ``client.config_path``; ``data_dir`` picks the server of that data directory)."""
+    config_file = config_path(data_dir)
     saved = read_local_config(config_file)
     pid = saved.get("pid")
+    found = Stopped(config_file, False, saved.get("url"), pid, saved.get("data_dir"))
     if not process_alive(pid):
         if saved.get("pid"):
             write_local_config({**saved, "pid": None}, config_file)
-        return False
+        return found
     stop_process(pid, timeout)
     write_local_config({**saved, "pid": None}, config_file)
-    return True
+    return Stopped(config_file, True, saved.get("url"), pid, saved.get("data_dir"))
 
 
 def stop_process(pid: int, timeout: float = 20.0) -> None:

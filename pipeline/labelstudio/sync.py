@@ -164,7 +164,9 @@ class PushReport:
     tasks_created: int = 0
     predictions_added: int = 0
     unchanged: int = 0
+    remaining: int = 0  # documents not pushed because the server failed (``error`` says how)
     problems: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
 def read_push_items(
@@ -236,12 +238,23 @@ def push(
     """
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
-    project_id, created = ensure_project(conn, project, label_config)
-    report = PushReport(project_id, created)
+    report = PushReport(0)
     items = read_push_items(
         records, label_ids=config_label_ids(label_config), model_version=model_version, problems=report.problems
     )
-    report.documents = len(items)
+    report.documents = report.remaining = len(items)
+    try:
+        _push_items(conn, items, report, project=project, label_config=label_config, order=order,
+                    batch_size=batch_size, seed=seed, progress=progress)
+    except LabelStudioError as error:  # the counts so far still go to the user, with what failed
+        report.error = str(error)
+    return report
+
+
+def _push_items(conn: Connection, items: list[PushItem], report: PushReport, *, project: str, label_config: str,
+                order: str, batch_size: int, seed: int, progress: Callable[[int], Any] | None) -> None:
+    project_id, created = ensure_project(conn, project, label_config)
+    report.project_id, report.project_created = project_id, created
     index = load_index(conn, project_id)
     for key, ids in index.duplicates.items():
         report.problems.append(f"project {project!r} already holds {len(ids)} tasks for document {key!r} (ids {ids})")
@@ -255,16 +268,16 @@ def push(
             )
         elif entry is not None and item.model_version in entry.versions:
             report.unchanged += 1
+            report.remaining -= 1
             if progress:
                 progress(1)
         else:
             pending.append(item)
+    report.remaining -= len(items) - report.unchanged - len(pending)  # documents refused above
     versions: set[str] = set()
     for start in range(0, len(pending), batch_size):
         batch = pending[start : start + batch_size]
-        created_now, added_now = _push_batch(conn, project_id, batch, index)
-        report.tasks_created += created_now
-        report.predictions_added += added_now
+        _push_batch(conn, project_id, batch, index, report)
         versions.update(item.model_version for item in batch)
         if progress:
             progress(len(batch))
@@ -277,13 +290,12 @@ def push(
             id=project_id,
             model_version=latest,
         )
-    return report
 
 
-def _push_batch(conn: Connection, project_id: int, batch: list[PushItem], index: TaskIndex) -> tuple[int, int]:
-    """Import the batch's new documents and add missing predictions, safely retryable as a whole."""
+def _push_batch(conn: Connection, project_id: int, batch: list[PushItem], index: TaskIndex, report: PushReport) -> None:
+    """Import the batch's new documents and add missing predictions, safely retryable as a whole; the report's
+    counts follow each step that succeeded, also when a later one fails."""
     attempts = 0
-    counts = [0, 0]
 
     def attempt() -> None:
         nonlocal attempts
@@ -309,7 +321,8 @@ def _push_batch(conn: Connection, project_id: int, batch: list[PushItem], index:
                 index.by_key[item.document.id] = TaskEntry(
                     task_id, convert.text_hash(item.document.text), {item.model_version}
                 )
-            counts[0] += len(new)
+            report.tasks_created += len(new)
+            report.remaining -= len(new)
         if stale:
             predictions = [
                 {
@@ -321,23 +334,32 @@ def _push_batch(conn: Connection, project_id: int, batch: list[PushItem], index:
             conn.sdk.projects.import_predictions(id=project_id, request=predictions)
             for item in stale:
                 index.by_key[item.document.id].versions.add(item.model_version)
-            counts[1] += len(stale)
+            report.predictions_added += len(stale)
+            report.remaining -= len(stale)
 
     conn.call(f"pushing {len(batch)} documents to project {project_id}", attempt)
-    return counts[0], counts[1]
 
 
 # -- export and pull -------------------------------------------------------------------------------------
-def export_tasks(conn: Connection, project_id: int, *, poll_seconds: float = 0.2, timeout: float = 600.0) -> list[dict]:
-    """All tasks that have annotations (skipped ones included), with full prediction and annotator objects."""
+def export_tasks(conn: Connection, project_id: int, *, poll_seconds: float = 0.2, timeout: float = 600.0,
+                 updated_after: str | None = None) -> list[dict]:
+    """All tasks that have annotations (skipped ones included), with full prediction and annotator objects;
+    with ``updated_after`` (an ISO timestamp) only the tasks changed after it (Label Studio moves a task's
+    ``updated_at`` whenever one of its annotations is saved or deleted), selected on the server through a
+    temporary Data Manager view, so that an incremental pull exports only what changed."""
     sdk = conn.sdk
     title = f"framing pull {datetime.now(UTC).isoformat(timespec='seconds')}"
+    task_filter: dict[str, Any] = {"only_with_annotations": True}
+    view_id = None
+    if updated_after is not None:
+        view_id = _changed_tasks_view(conn, project_id, updated_after)
+        task_filter["view"] = view_id
     export = conn.call(
         f"starting an export of project {project_id}",
         sdk.projects.exports.create,
         project_id,
         title=title,
-        task_filter_options={"only_with_annotations": True},
+        task_filter_options=task_filter,
         annotation_filter_options={"usual": True, "ground_truth": True, "skipped": True},
         serialization_options={"predictions": {"only_id": False}, "annotations__completed_by": {"only_id": False}},
     )
@@ -359,10 +381,40 @@ def export_tasks(conn: Connection, project_id: int, *, poll_seconds: float = 0.2
             sdk.projects.exports.delete(project_id, export.id)
         except Exception:  # a leftover snapshot on the server is harmless
             log.debug("could not delete export %s of project %s", export.id, project_id)
+        if view_id is not None:
+            try:
+                conn.request("DELETE", f"/api/dm/views/{view_id}/", "removing the pull's view", retry=False)
+            except Exception:  # a leftover tab in the Data Manager is harmless
+                log.debug("could not delete view %s of project %s", view_id, project_id)
     tasks = json.loads(data)
     if not isinstance(tasks, list):
         raise LabelStudioError(f"the export of project {project_id} is not a list of tasks")
     return tasks
+
+
+def _changed_tasks_view(conn: Connection, project_id: int, updated_after: str) -> int:
+    """A Data Manager view (tab) of the project's tasks updated after ``updated_after``; returns its id."""
+    view = conn.request(
+        "POST", "/api/dm/views/", f"selecting the tasks of project {project_id} changed since {updated_after}",
+        json={
+            "project": project_id,
+            "data": {
+                "title": "framing pull --since",
+                "filters": {
+                    "conjunction": "and",
+                    "items": [{"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime",
+                               "value": _dm_time(updated_after)}],
+                },
+            },
+        },
+    )
+    return int(view["id"])
+
+
+def _dm_time(value: str) -> str:
+    """A timestamp as the Data Manager's date filters parse it (UTC, ``%Y-%m-%dT%H:%M:%S.%fZ``)."""
+    moment = datetime.fromisoformat(_normalise_time(value))
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def annotator_name(completed_by: Any) -> str:
@@ -406,6 +458,8 @@ def annotation_records(task: Mapping[str, Any], problems: list[str] | None = Non
         }
         if converted.problems:
             record["problems"] = converted.problems
+        if converted.orphan_actors:  # dropped: an actor belongs to a blame span, and this one's was deleted
+            record["orphan_actors_dropped"] = len(converted.orphan_actors)
         yield record
 
 
@@ -430,6 +484,8 @@ class PullReport:
     cancelled: int = 0
     since: str | None = None
     watermark: str | None = None
+    tasks_exported: int = 0
+    orphan_actors: int = 0  # actor regions linked to no blame span, dropped
     problems: list[str] = field(default_factory=list)
 
 
@@ -457,14 +513,22 @@ def pull(conn: Connection, project: str, out: str | os.PathLike[str], *, since: 
     project_id = int(require_project(conn, project)["id"])
     state_file = state_path(out)
     cutoff: str | None = None
+    tasks_cutoff: str | None = None  # tasks updated after it hold every annotation changed after ``cutoff``
     if since == "last":
         if state_file.exists() and out.exists():
             state = json.loads(state_file.read_text(encoding="utf-8"))
-            cutoff = state.get("watermark") if state.get("project_id") == project_id else None
+            if state.get("project_id") == project_id:
+                cutoff = state.get("watermark")
+                tasks_cutoff = state.get("tasks_watermark") or cutoff
     elif since:
-        cutoff = _normalise_time(since)
+        cutoff = tasks_cutoff = _normalise_time(since)
     report = PullReport(project_id, since=cutoff)
-    tasks = export_tasks(conn, project_id)
+    # Saving an annotation moves its task's updated_at a moment past the annotation's own, so the server-side
+    # selection uses the newest task time the last export saw, and the annotations are then picked by theirs.
+    tasks = export_tasks(conn, project_id, updated_after=tasks_cutoff if cutoff else None)
+    report.tasks_exported = len(tasks)
+    task_times = [_normalise_time(t["updated_at"]) for t in tasks if isinstance(t.get("updated_at"), str)]
+    tasks_watermark = max([*task_times, *([tasks_cutoff] if tasks_cutoff else [])], default=None)
     fresh = [record for task in tasks for record in annotation_records(task, report.problems)]
     watermark = max((r["updated_at"] or "" for r in fresh), default=None) or (cutoff if cutoff else None)
     if cutoff:
@@ -473,6 +537,7 @@ def pull(conn: Connection, project: str, out: str | os.PathLike[str], *, since: 
     else:
         merged = {}
     report.changed = len(fresh)
+    report.orphan_actors = sum(r.get("orphan_actors_dropped", 0) for r in fresh)
     merged.update((r["annotation_id"], r) for r in fresh)
     records = sorted(merged.values(), key=lambda r: (r.get("task_id") or 0, r.get("annotation_id") or 0))
     report.records = len(records)
@@ -481,7 +546,8 @@ def pull(conn: Connection, project: str, out: str | os.PathLike[str], *, since: 
     write_jsonl_atomic(out, records)
     write_json_atomic(
         state_file,
-        {"project": project, "project_id": project_id, "watermark": report.watermark, "url": conn.settings.url},
+        {"project": project, "project_id": project_id, "watermark": report.watermark,
+         "tasks_watermark": tasks_watermark, "url": conn.settings.url},
     )
     return report
 

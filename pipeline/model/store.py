@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,13 +70,48 @@ class ModelMeta:
         return [*self.labels, *self.auxiliary]
 
 
+# the fields whose type the code relies on at once; checked when the file is read
+_META_TYPES: dict[str, type | tuple[type, ...]] = {
+    "version": str, "base_model": str, "labels": list, "auxiliary": list, "thresholds": dict, "disabled": dict,
+    "max_tokens": int, "stride": int, "frozen_layers": int, "encoder_layers": (int, type(None)),
+    "dropout": (int, float), "validation_documents": list, "test_documents": list, "metrics": dict,
+    "label_support": dict,
+}
+
+
 def read_meta(model_dir: Path) -> ModelMeta:
     path = Path(model_dir) / META_FILE
     if not path.is_file():
         raise ConfigError(f"{model_dir} is not a framing model directory (no {META_FILE})")
-    values = json.loads(path.read_text(encoding="utf-8"))
+    broken = "the model directory is damaged: copy it again, or retrain"
+    try:
+        values = json.loads(path.read_bytes())
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 ({error.reason}); {broken}") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{path}:{error.lineno}: invalid JSON: {error.msg} (column {error.colno}); {broken}"
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid JSON: nested too deeply; {broken}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a JSON object, got {type(values).__name__}; {broken}")
     if values.get("format_version") != FORMAT_VERSION:
         raise ConfigError(f"{path}: unsupported format_version {values.get('format_version')!r}")
+    known = set(ModelMeta.__dataclass_fields__)
+    unknown = sorted(set(values) - known)
+    missing = sorted(name for name in ("version", "base_model", "labels") if name not in values)
+    if unknown or missing:
+        what = "; ".join(part for part in (f"unknown fields: {', '.join(unknown)}" if unknown else "",
+                                            f"missing fields: {', '.join(missing)}" if missing else "") if part)
+        raise ConfigError(f"{path}: {what}; {broken}")
+    for name, expected in _META_TYPES.items():
+        if name in values and (not isinstance(values[name], expected) or isinstance(values[name], bool)):
+            names = expected if isinstance(expected, tuple) else (expected,)
+            kinds = " or ".join("null" if t is type(None) else t.__name__ for t in names)
+            raise ConfigError(f"{path}: {name!r} must be {kinds}, got {json.dumps(values[name])[:60]}; {broken}")
     return ModelMeta(**values)
 
 
@@ -131,7 +167,7 @@ def load_model_dir(model_dir: Path, *, cpu_inference: bool = False) -> tuple[Fra
     CPU, not train."""
     model_dir = Path(model_dir)
     meta = read_meta(model_dir)
-    stored = load_file(str(model_dir / WEIGHTS_FILE))
+    stored = read_weights(model_dir)
     base_dir = resolve_base_model(meta.base_model, relative_to=model_dir)
     if cpu_inference and os.environ.get("FRAMING_ENCODER") != "transformers" and supports_inference_path(base_dir):
         model, tokenizer = _inference_model(base_dir, stored, meta, model_dir)
@@ -141,6 +177,57 @@ def load_model_dir(model_dir: Path, *, cpu_inference: bool = False) -> tuple[Fra
     return model, tokenizer, meta
 
 
+def read_weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    """The tensors of ``weights.safetensors``; ConfigError when the file is missing, damaged or holds NaN."""
+    from safetensors import SafetensorError
+
+    path = Path(model_dir) / WEIGHTS_FILE
+    if not path.is_file():
+        raise ConfigError(f"{model_dir}: no {WEIGHTS_FILE}; the model directory is incomplete: copy it again, "
+                          "or retrain")
+    try:
+        stored = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        size = path.stat().st_size
+        raise ConfigError(f"{path}: not a readable safetensors file ({size} bytes; {error}): the file is empty, "
+                          "cut short or damaged; copy it again, or retrain") from None
+    for name, tensor in stored.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ConfigError(f"{path}: tensor {name!r} holds NaN or infinite values, so every score would be "
+                              "NaN; the model is broken (a diverged training run?): retrain it or restore the file")
+    return stored
+
+
+_LAYER_NAME = re.compile(r"^(?:encoder\.)?encoder\.layer\.(\d+)\.")
+
+
+def _layer_numbers(names) -> list[int]:
+    return sorted({int(m.group(1)) for m in map(_LAYER_NAME.match, names) if m})
+
+
+def _layer_mismatch(model_dir: Path, meta: ModelMeta, stored_names, expected_names) -> ConfigError:
+    """The error for weights that do not fit the model's encoder, naming the layers on each side."""
+    found, wanted = _layer_numbers(stored_names), _layer_numbers(expected_names)
+    if found != wanted:
+        return ConfigError(
+            f"{model_dir / WEIGHTS_FILE} holds fine-tuned encoder layers {_ranges(found)}, but the model's "
+            f"{META_FILE} (base {meta.base_model!r}, encoder_layers {meta.encoder_layers}, frozen_layers "
+            f"{meta.frozen_layers}) expects layers {_ranges(wanted)}: the weights belong to another model"
+        )
+    missing = sorted(set(expected_names) - set(stored_names))
+    unexpected = sorted(set(stored_names) - set(expected_names))
+    return ConfigError(f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: "
+                       f"missing {missing[:3]}, unexpected {unexpected[:3]}")
+
+
+def _ranges(numbers: list[int]) -> str:
+    if not numbers:
+        return "none"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}-{numbers[-1]}" if len(numbers) > 1 else str(numbers[0])
+    return ", ".join(map(str, numbers))
+
+
 def _transformers_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: ModelMeta, model_dir: Path):
     model = FramingModel(load_encoder(base_dir, layers=meta.encoder_layers), len(meta.targets), dropout=meta.dropout)
     freeze_embeddings(model, meta.frozen_layers)
@@ -148,10 +235,7 @@ def _transformers_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: M
     unexpected = sorted(set(stored) - expected)
     missing = sorted(expected - set(stored))
     if unexpected or missing:
-        raise ConfigError(
-            f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: "
-            f"missing {missing[:3]}, unexpected {unexpected[:3]}"
-        )
+        raise _layer_mismatch(model_dir, meta, stored, expected)
     model.load_state_dict({k: v.float() for k, v in stored.items()}, strict=False)
     return model, load_tokenizer(base_dir)
 
@@ -159,6 +243,13 @@ def _transformers_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: M
 def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: ModelMeta, model_dir: Path):
     prefix = "encoder."
     encoder_weights = {name[len(prefix):]: t.float() for name, t in stored.items() if name.startswith(prefix)}
+    layers = meta.encoder_layers or json.loads((base_dir / "config.json").read_text(encoding="utf-8"))[
+        "num_hidden_layers"]
+    found = _layer_numbers(encoder_weights)
+    if found and found != list(range(meta.frozen_layers, layers)):
+        # the fast path would use only the layers it needs and ignore the rest: refuse, like the other path
+        expected = [f"encoder.encoder.layer.{i}." for i in range(meta.frozen_layers, layers)]
+        raise _layer_mismatch(model_dir, meta, stored, expected)
     heads = {name: t.float() for name, t in stored.items() if not name.startswith(prefix)}
     try:
         encoder = InferenceBert.from_safetensors(base_dir, encoder_weights, layers=meta.encoder_layers)
