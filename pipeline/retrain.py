@@ -517,7 +517,7 @@ def retrain_from_project(project: str, event: Mapping[str, Any] | None = None, *
     """The ML backend's training job: pull the project's corrections, then warm-start retrain on the labels
     of the project's labeling config; a version that is not promoted is not kept."""
     from pipeline.labelstudio.client import connect
-    from pipeline.labelstudio.config import ACTOR_LABEL, config_label_ids
+    from pipeline.labelstudio.config import config_label_ids
     from pipeline.labelstudio.sync import default_pull_path, pull, require_project
 
     conn = connect()
@@ -530,7 +530,7 @@ def retrain_from_project(project: str, event: Mapping[str, Any] | None = None, *
         from pipeline.model.store import read_meta
 
         model_labels = read_meta(kwargs.get("parent_dir") or current_model_dir()).labels
-        labels = tuple(label for label in config_label_ids(label_config) if label in model_labels and label != ACTOR_LABEL)
+        labels = tuple(label for label in config_label_ids(label_config) if label in model_labels)
         options = replace(options, labels=labels or None)
     return retrain(corrections, options=options, progress=False, keep_rejected=keep_rejected,
                    on_progress=on_progress, **kwargs)
