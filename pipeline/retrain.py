@@ -426,6 +426,8 @@ def retrain(
     if legacy:
         options = replace(options, **legacy)
     parent_dir = Path(parent_dir) if parent_dir else current_model_dir()
+    if on_progress:
+        on_progress("loading", 0, 3)
     plan = _plan(corrections, parent_dir, options)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out_dir = Path(out_dir) if out_dir else models_dir() / f"{plan.parent_config.name}-{stamp}"

@@ -60,8 +60,17 @@ def retrain(project: str | None, from_file: str | None, labels: str | None, mode
         epochs=epochs, max_steps=max_steps, replay=replay, heldout_fraction=heldout_fraction, seed=seed,
         metric=metric, force=force, device=device,
     )
+    phases = {"loading": "reading the corrections and the model's training data",
+              "evaluating": "scoring the current and the new version on the held-out documents"}
+    announced: set[str] = set()
+
+    def announce(phase: str, done: int, total: int) -> None:
+        if progress and phase in phases and phase not in announced:
+            announced.add(phase)
+            click.echo(f"{phases[phase]} ...", err=True)
+
     common = dict(parent_dir=Path(model_dir) if model_dir else None, out_dir=Path(out) if out else None,
-                  options=options, resume=resume, promote=promote)
+                  options=options, resume=resume, promote=promote, on_progress=announce)
     try:
         if project:
             result = retrain_from_project(project, keep_rejected=keep_rejected, **common)
