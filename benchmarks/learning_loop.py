@@ -87,6 +87,50 @@ def score(model_dir: Path, test_techniques: list[Document], technique_labels: li
     return result
 
 
+def noise(model_dir: Path, test_techniques: list[Document], technique_labels: list[str], test_units,
+          draws: int = 1000) -> dict:
+    """How far apart two models must score on this fixed test set before the difference means anything: the 95%
+    bootstrap interval (documents drawn with replacement) of the starting model's own scores."""
+    from pipeline.evaluate.scores import scores_from_counts
+    from pipeline.evaluate.standoff import model_units
+    from pipeline.standoff import document_path, read_corpus_text
+
+    annotator = Annotator.load(model_dir)
+    rng = random.Random(0)
+    predicted = list(annotator.annotate_many(Document(d.id, d.text) for d in test_techniques))
+    keys = sorted({(u.corpus, u.doc_id) for u in test_units})
+    texts = [Document(f"{c}:{i}", read_corpus_text(document_path(c, i))) for c, i in keys]
+    decisions = [(unit, found) for unit, (_, found) in zip(test_units, model_units(
+        dict(zip(keys, annotator.annotate_many(texts))), test_units))]
+    samples: dict[str, list[float]] = {metric: [] for metric in METRICS}
+    for _ in range(draws):
+        picks = [rng.randrange(len(predicted)) for _ in predicted]
+        gold = [Document(f"{k}", test_techniques[i].text, test_techniques[i].metadata, (), test_techniques[i].spans)
+                for k, i in enumerate(picks)]
+        mine = [Document(f"{k}", predicted[i].text, {}, predicted[i].sentences, predicted[i].spans)
+                for k, i in enumerate(picks)]
+        metrics = evaluate_documents(mine, gold, labels=technique_labels)
+        samples["si_f1"].append(metrics["si_f1"])
+        samples["slc_f1"].append(metrics["slc_f1"])
+        drawn = [keys[rng.randrange(len(keys))] for _ in keys]
+        weight = {key: drawn.count(key) for key in set(drawn)}
+        for label in DEVICE_LABELS:
+            tp = fp = fn = 0
+            for unit, found in decisions:
+                times = weight.get((unit.corpus, unit.doc_id), 0)
+                gold_has, found_has = label in unit.labels, label in found
+                tp += times * (gold_has and found_has)
+                fp += times * (found_has and not gold_has)
+                fn += times * (gold_has and not found_has)
+            samples[f"{label}_f1"].append(scores_from_counts(tp, fp, fn).f1)
+    result = {}
+    for metric, values in samples.items():
+        values.sort()
+        low, high = values[int(0.025 * draws)], values[int(0.975 * draws) - 1]
+        result[metric] = {"low": round(low, 4), "high": round(high, 4), "width": round(high - low, 4)}
+    return result
+
+
 def uncertainty_order(model_dir: Path, pool: list[Document]) -> list[Document]:
     annotator = Annotator.load(model_dir)
     predicted = annotator.annotate_many(Document(d.id, d.text, d.metadata) for d in pool)
@@ -184,6 +228,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--replay", type=float, default=1.0)
     parser.add_argument("--test-share", type=float, default=0.4)
+    parser.add_argument("--noise", action="store_true",
+                        help="only print the bootstrap interval of the starting model's scores on the fixed test set")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     start = (args.model or current_model_dir()).resolve()
@@ -201,6 +247,11 @@ def main() -> None:
           f"{len(seed_test)} seed documents ({len(test_units)} units), {len(technique_test)} technique articles",
           flush=True)
     test = (technique_test, technique_labels, test_units)
+    if args.noise:
+        intervals = noise(start, *test)
+        (args.out / "noise.json").write_text(json.dumps(intervals, indent=1), encoding="utf-8")
+        print(json.dumps(intervals))
+        return
     if not any(r["round"] == 0 for r in read_rounds(log)):
         record = {"ordering": "start", "seed": 0, "round": 0, "documents": 0, "retrain_s": 0.0,
                   **score(start, *test)}
