@@ -213,15 +213,45 @@ def format_label_changes(changes: Mapping[str, Mapping[str, Mapping[str, float]]
 # -- the plan: everything read and checked before anything is written ------------------------------------------
 @dataclass
 class _Plan:
-    parent_dir: Path
+    parent_dir: Path  # the model the new version is compared with and descends from
     parent_meta: Any
-    parent_config: Any
+    start_config: Any  # the training config of the model the new version starts from (``start_dir``)
     labels: list[str]
     train_docs: list[Document]
     heldout_docs: list[Document]
     replay_pool: list[Document]
     validation_sets: dict[str, tuple[list[Document], list[str]]]
     fingerprint: dict
+    start_dir: Path | None = None  # whose weights, training data and validation documents the new version starts from
+    start_meta: Any = None
+
+
+def _earlier_corrections(model_dir: Path) -> set[str]:
+    from pipeline.io import read_records
+
+    ids: set[str] = set()
+    for name in (CORRECTIONS_TRAIN, CORRECTIONS_HELDOUT):
+        if (model_dir / name).is_file():
+            ids.update(str(record["id"]) for record in read_records(model_dir / name))
+    return ids
+
+
+def warm_start_origin(parent_dir: Path, parent_meta: Any, corrected_ids: set[str]) -> Path:
+    """The model a warm start begins from. A parent that was itself warm-started on corrections that the new file
+    repeats (a full ``framing ls pull`` holds every earlier correction) is not fine-tuned on them a second time:
+    the new version starts again from the model that parent started from, with all the corrections, so repeated
+    retrains do not drift. A file of new corrections only (``pull --since``) continues from the parent."""
+    from pipeline.model.store import META_FILE, read_meta
+
+    warm = parent_meta.metrics.get("warm_start") or {}
+    origin = warm.get("origin_dir")
+    earlier = _earlier_corrections(parent_dir)
+    if not origin or not earlier or not earlier <= corrected_ids:
+        return parent_dir
+    origin_dir = Path(origin)
+    if not (origin_dir / META_FILE).is_file() or read_meta(origin_dir).version != warm.get("origin"):
+        return parent_dir
+    return origin_dir
 
 
 def _file_sha256(path: Path) -> str:
@@ -244,7 +274,6 @@ def _plan(corrections: Path | Sequence[Document], parent_dir: Path, options: Ret
     if not config_path.is_file():
         raise ConfigError(f"{parent_dir} has no config.yaml: retraining needs the parent's training config")
     parent_config = load_config(config_path)
-    check_sources(parent_config)
     if options.labels is not None:
         unknown = sorted(set(options.labels) - set(parent_meta.labels))
         if unknown:
@@ -269,12 +298,16 @@ def _plan(corrections: Path | Sequence[Document], parent_dir: Path, options: Ret
         raise InputError("every corrected document was held out for the comparison: correct more documents or "
                          "lower --heldout")
     train_set, heldout_set = set(train_ids), set(heldout_ids)
-
-    validation_ids, test_ids = set(parent_meta.validation_documents), set(parent_meta.test_documents)
     corrected = {d.id for d in documents}
+    start_dir = warm_start_origin(parent_dir, parent_meta, corrected)
+    start_meta = parent_meta if start_dir == parent_dir else read_meta(start_dir)
+    start_config = parent_config if start_dir == parent_dir else load_config(start_dir / "config.yaml")
+    check_sources(start_config)
+
+    validation_ids, test_ids = set(start_meta.validation_documents), set(start_meta.test_documents)
     replay_pool, validation_sets = [], {}
-    for source in parent_config.data:
-        loaded = load_source(source, parent_config, parent_meta.labels)
+    for source in start_config.data:
+        loaded = load_source(source, start_config, start_meta.labels)
         held = [d for d in loaded if d.id in validation_ids]
         if held:
             annotated = sorted({label for d in held for label in d.metadata.get(ANNOTATED_LABELS, ())})
@@ -284,13 +317,14 @@ def _plan(corrections: Path | Sequence[Document], parent_dir: Path, options: Ret
                            and d.id not in corrected)
     fingerprint = {
         "parent_version": parent_meta.version,
+        "origin_version": start_meta.version,
         "corrections_sha256": source_digest,
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(options).items()},
         "labels": labels,
     }
-    return _Plan(parent_dir, parent_meta, parent_config, labels,
+    return _Plan(parent_dir, parent_meta, start_config, labels,
                  [d for d in documents if d.id in train_set], [d for d in documents if d.id in heldout_set],
-                 replay_pool, validation_sets, fingerprint)
+                 replay_pool, validation_sets, fingerprint, start_dir, start_meta)
 
 
 def _windows(documents: Iterable[Document], tokenizer, meta, hp) -> list[dict]:
@@ -321,9 +355,9 @@ def _prepare(plan: _Plan, options: RetrainOptions, out_dir: Path, progress: Prog
     from pipeline.model.sources import PreparedData
     from pipeline.training_data import count_positive_sentences
 
-    meta, config = plan.parent_meta, plan.parent_config
+    meta, config = plan.start_meta, plan.start_config
     hp = config.hyperparameters
-    tokenizer = load_tokenizer(resolve_base_model(meta.base_model, relative_to=plan.parent_dir))
+    tokenizer = load_tokenizer(resolve_base_model(meta.base_model, relative_to=plan.start_dir))
     correction_rows = _windows(plan.train_docs, tokenizer, meta, hp)
     if progress:
         progress("loading", 1, 3)
@@ -357,8 +391,8 @@ def _prepare(plan: _Plan, options: RetrainOptions, out_dir: Path, progress: Prog
         test_ids=sorted({*meta.test_documents, *(d.id for d in plan.heldout_docs)}),
         auxiliary=list(meta.auxiliary),
         train_support=support,
-        taxonomy_path=plan.parent_dir / "taxonomy.yaml" if (plan.parent_dir / "taxonomy.yaml").is_file() else None,
-        parent_version=meta.version,
+        taxonomy_path=plan.start_dir / "taxonomy.yaml" if (plan.start_dir / "taxonomy.yaml").is_file() else None,
+        parent_version=plan.parent_meta.version,
         snapshot={source: facts for source, facts in meta.metrics.get("data", {}).items() if source != "corrections"},
         validation_documents=validation_docs,
     )
@@ -430,7 +464,7 @@ def retrain(
         on_progress("loading", 0, 3)
     plan = _plan(corrections, parent_dir, options)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    out_dir = Path(out_dir) if out_dir else models_dir() / f"{plan.parent_config.name}-{stamp}"
+    out_dir = Path(out_dir) if out_dir else models_dir() / f"{plan.start_config.name}-{stamp}"
     _check_out_dir(out_dir, resume, plan.fingerprint)
     _can_write(out_dir)
 
@@ -445,7 +479,7 @@ def retrain(
         if not (resume and (out_dir / "framing-model.json").exists()):
             train(config, out_dir, resume=resume and (out_dir / CHECKPOINT_DIR).is_dir(), progress=progress,
                   prepared=prepared, parent_version=plan.parent_meta.version, device=options.device,
-                  initial_weights=parent_dir, validate_each_epoch=False, stop_after_steps=stop_after_steps,
+                  initial_weights=plan.start_dir, validate_each_epoch=False, stop_after_steps=stop_after_steps,
                   on_progress=(lambda step, total: on_progress("training", step, total)) if on_progress else None)
         if not (out_dir / "framing-model.json").exists():  # interrupted on purpose (stop_after_steps)
             finished = True
@@ -484,14 +518,16 @@ def retrain(
             "train_sha256_16": train_hash, "heldout_sha256_16": heldout_hash,
             "train_documents": len(plan.train_docs), "heldout_documents": len(plan.heldout_docs),
         }
-        new_meta.metrics["warm_start"] = {"parent": plan.parent_meta.version, **plan.fingerprint["options"], **windows,
+        new_meta.metrics["warm_start"] = {"parent": plan.parent_meta.version, "origin": plan.start_meta.version,
+                                          "origin_dir": str(plan.start_dir.resolve()),
+                                          **plan.fingerprint["options"], **windows,
                                           "learning_rate": config.hyperparameters.learning_rate,
                                           "steps": new_meta.metrics.get("training", {}).get("steps")}
         write_meta(out_dir, new_meta)
         # the saved config keeps the parent's recipe (plus the corrections as a source): a retrain from scratch
         # or a further warm start reads it; the short schedule used here is recorded under metrics.warm_start
-        recipe = replace(config, hyperparameters=plan.parent_config.hyperparameters,
-                         training_seed=plan.parent_config.training_seed)
+        recipe = replace(config, hyperparameters=plan.start_config.hyperparameters,
+                         training_seed=plan.start_config.training_seed)
         (out_dir / "config.yaml").write_text(saved_config_yaml(recipe, out_dir), encoding="utf-8")
         write_model_card(out_dir, new_meta, recipe)
         (out_dir / STATE_FILE).unlink(missing_ok=True)

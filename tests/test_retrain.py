@@ -224,3 +224,24 @@ def test_an_averaged_parent_is_warm_started_from_the_average(models_root, tmp_pa
     new, start = weights(result.new_dir), weights(mean)
     assert max((new[k].float() - start[k].float()).abs().max().item() for k in start) < 0.05
     assert os.path.isdir(result.new_dir)
+
+
+def test_a_full_pull_restarts_from_the_origin_and_new_corrections_alone_continue_from_the_parent(models_root,
+                                                                                                   tmp_path):
+    """Retraining a warm-started version on a file that repeats its corrections (a full pull) starts again from
+    the model it started from, so repeated retrains do not fit the same corrections twice; a file of new
+    corrections only continues from the current version."""
+    origin = read_meta(current_model_dir())
+    first = corrections_file(tmp_path, count=6, name="first.jsonl")
+    options = RetrainOptions(max_steps=2, heldout_fraction=0.0, force=True)
+    v2 = retrain(first, options=options, out_dir=models_root / "v2", progress=False).new_dir
+    assert read_meta(v2).metrics["warm_start"]["origin"] == origin.version
+    full = tmp_path / "full.jsonl"  # the first six corrections and four more
+    full.write_text(corrections_file(tmp_path, count=10, name="all.jsonl").read_text(), encoding="utf-8")
+    v3 = retrain(full, options=options, out_dir=models_root / "v3", progress=False).new_dir
+    warm = read_meta(v3).metrics["warm_start"]
+    assert read_meta(v3).parent_version == read_meta(v2).version and warm["origin"] == origin.version
+    new_only = tmp_path / "new.jsonl"
+    new_only.write_text("".join(full.read_text().splitlines(keepends=True)[6:]), encoding="utf-8")
+    v4 = retrain(new_only, options=options, out_dir=models_root / "v4", progress=False).new_dir
+    assert read_meta(v4).metrics["warm_start"]["origin"] == read_meta(v3).version

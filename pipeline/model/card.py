@@ -62,7 +62,8 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
     warm = meta.metrics.get("warm_start")
     if warm:
         lines.append(
-            f"Warm start from `{warm.get('parent')}` (its weights, not the base encoder's): {warm.get('epochs')} "
+            f"Warm start from `{warm.get('origin') or warm.get('parent')}` (its weights, not the base encoder's): "
+            f"{warm.get('epochs')} "
             f"passes over {warm.get('correction_windows')} correction windows and {warm.get('replay_windows')} "
             f"replay windows of the parent's training data ({warm.get('replay_documents')} documents), learning "
             f"rate {warm.get('learning_rate')}, {warm.get('steps')} steps; thresholds re-tuned on the parent's "
