@@ -16,6 +16,7 @@ def no_label_studio(tmp_path, monkeypatch):
     monkeypatch.delenv(server.BIN_ENV, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     monkeypatch.setattr(server, "project_root", lambda: tmp_path)
+    monkeypatch.setattr(server, "installed_root", lambda: tmp_path)
     monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "labelstudio.json"))
     return tmp_path
 

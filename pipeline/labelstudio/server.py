@@ -57,6 +57,11 @@ class ServerInfo:
 
 
 # -- finding the executable ----------------------------------------------------------------------------
+def installed_root() -> Path:
+    """The checkout this package runs from (its ``.venv-labelstudio`` serves any working directory)."""
+    return Path(__file__).resolve().parents[2]
+
+
 def find_label_studio(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The label-studio executable: ``explicit``, else ``$FRAMING_LABEL_STUDIO_BIN``, else PATH, else the
     repository's ``.venv-labelstudio``."""
@@ -65,7 +70,7 @@ def find_label_studio(explicit: str | os.PathLike[str] | None = None) -> Path:
         (BIN_ENV, os.environ.get(BIN_ENV)),
         ("PATH", shutil.which("label-studio")),
         ("repository", str(project_root() / ".venv-labelstudio" / "bin" / "label-studio")),
-        ("repository", str(Path(__file__).resolve().parents[2] / ".venv-labelstudio" / "bin" / "label-studio")),
+        ("repository", str(installed_root() / ".venv-labelstudio" / "bin" / "label-studio")),
     ]
     for origin, candidate in candidates:
         if not candidate:
