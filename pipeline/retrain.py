@@ -379,8 +379,9 @@ def _prepare(plan: _Plan, options: RetrainOptions, out_dir: Path, progress: Prog
     )
     new_config = replace(
         config, hyperparameters=warm, training_seed=options.seed,
-        data=(*config.data, DataSource(format="records", path=str(corrections_file.resolve()),
-                                       labels=tuple(plan.labels), train_only=True)),
+        # each corrected document records the labels it covers (metadata annotated_labels), so a later run reads
+        # them as annotated for those labels only
+        data=(*config.data, DataSource(format="records", path=str(corrections_file.resolve()), train_only=True)),
     )
     prepared = PreparedData(
         labels=list(meta.labels),

@@ -111,6 +111,12 @@ def test_warm_start_retrain_through_the_cli_fine_tunes_the_parent_and_records_li
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["hyperparameters"]["learning_rate"] == read_meta_config(parent)["hyperparameters"]["learning_rate"]
     assert saved["data"][-1]["format"] == "records" and saved["data"][-1]["train_only"] is True
+    from pipeline.model.config import load_config
+    from pipeline.model.sources import load_source
+
+    config = load_config(out / "config.yaml")
+    reloaded = load_source(config.data[-1], config, meta.labels)
+    assert {tuple(d.metadata["annotated_labels"]) for d in reloaded} == {("loaded_language",)}
     assert not (out / "retrain-state.json").exists() and not (out / "checkpoint").exists()
     versions = [(e.meta.version, e.current) for e in list_models()]
     assert (parent_meta.version, False) in versions
