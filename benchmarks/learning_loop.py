@@ -28,7 +28,6 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,22 +38,23 @@ from pipeline.evaluate import evaluate_documents  # noqa: E402
 from pipeline.evaluate.standoff import evaluate_standoff  # noqa: E402
 from pipeline.labelstudio.convert import document_confidence  # noqa: E402
 from pipeline.model.annotator import Annotator  # noqa: E402
-from pipeline.model.config import load_config  # noqa: E402
+from pipeline.model.config import DataSource, load_config  # noqa: E402
 from pipeline.model.registry import current_model_dir  # noqa: E402
 from pipeline.model.sources import load_source  # noqa: E402
 from pipeline.model.store import read_meta  # noqa: E402
 from pipeline.retrain import RetrainOptions, retrain  # noqa: E402
-from pipeline.standoff import DEVICE_LABELS, SEED_DIR, load_standoff, standoff_document_id, to_documents  # noqa: E402
+from pipeline.standoff import DEVICE_LABELS, SEED_DIR, load_standoff  # noqa: E402
 from pipeline.training_data import ANNOTATED_LABELS  # noqa: E402
 
 METRICS = ("si_f1", "slc_f1", *(f"{label}_f1" for label in DEVICE_LABELS))
 
 
-def seed_documents(units) -> list[Document]:
-    """Seed test documents as gold: whole text, spans inside the annotated sentences, those ranges recorded."""
-    return [Document(standoff_document_id(d.metadata["corpus"], d.id), d.text,
-                     {**d.metadata, ANNOTATED_LABELS: list(DEVICE_LABELS)}, (),
-                     [replace(s, source="gold") for s in d.spans]) for d in to_documents(units)]
+def seed_documents(model_dir: Path) -> list[Document]:
+    """Seed test documents as gold, as a training source reads them: whole text, spans inside the annotated
+    sentences, those ranges recorded, the three devices marked as annotated."""
+    meta, config = read_meta(model_dir), load_config(model_dir / "config.yaml")
+    source = DataSource(format="standoff", path=str(SEED_DIR / "devices-test.jsonl"), labels=DEVICE_LABELS)
+    return load_source(source, config, meta.labels)
 
 
 def technique_documents(model_dir: Path) -> tuple[list[Document], list[str]]:
@@ -236,7 +236,7 @@ def main() -> None:
     log = args.out / "rounds.jsonl"
 
     units = list(load_standoff(SEED_DIR / "devices-test.jsonl"))
-    seed_docs = seed_documents(units)
+    seed_docs = seed_documents(start)
     techniques, technique_labels = technique_documents(start)
     seed_pool, seed_test = split(seed_docs, args.test_share, 1)
     technique_pool, technique_test = split(techniques, args.test_share, 1)

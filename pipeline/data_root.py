@@ -63,7 +63,4 @@ def canonical_data_path(resolved: Path, written: str | os.PathLike[str]) -> Path
     data root is named at its default place (``../shared/data/<corpus>`` next to the repository), which
     ``resolve_data_path`` maps to ``$FRAMING_DATA_ROOT`` when that is set; anything else keeps its place."""
     tail = _tail_after_marker(Path(written))
-    if tail is None:
-        return resolved
-    return (REPO_ROOT.parent / "shared" / "data" / tail).resolve() if not resolved.is_relative_to(
-        REPO_ROOT.parent / "shared" / "data") else resolved
+    return resolved if tail is None else REPO_ROOT.parent / "shared" / "data" / tail

@@ -328,11 +328,10 @@ def _plan(corrections: Path | Sequence[Document], parent_dir: Path, options: Ret
 
 
 def _windows(documents: Iterable[Document], tokenizer, meta, hp) -> list[dict]:
-    from pipeline.training_data import iter_window_rows, with_sentences
+    from pipeline.model.sources import supervised_windows
+    from pipeline.training_data import with_sentences
 
-    return [row for row in iter_window_rows(with_sentences(documents), tokenizer, meta.labels,
-                                            max_tokens=hp.max_tokens, stride=hp.stride, auxiliary=meta.auxiliary)
-            if any(any(flags) for flags in row["sentence_supervised"])]
+    return supervised_windows(with_sentences(documents), tokenizer, meta.labels, hp, meta.auxiliary)
 
 
 def _replay_rows(pool: Sequence[Document], wanted: int, seed: int, tokenizer, meta, hp) -> tuple[list[dict], list[str]]:
@@ -446,7 +445,6 @@ def retrain(
     progress: bool = True,
     on_progress: ProgressCallback | None = None,
     stop_after_steps: int | None = None,
-    **legacy: Any,
 ) -> RetrainResult:
     """Warm-start retrain (see the module docstring). ``corrections``: a records file, or gold documents.
     ``keep_rejected=False`` deletes a version that is not promoted; ``promote=False`` never changes the
@@ -458,8 +456,6 @@ def retrain(
     from pipeline.model.train import CHECKPOINT_DIR, train
 
     options = options or RetrainOptions()
-    if legacy:
-        options = replace(options, **legacy)
     parent_dir = Path(parent_dir) if parent_dir else current_model_dir()
     if on_progress:
         on_progress("loading", 0, 3)

@@ -132,11 +132,10 @@ def decode_spans(
             continue
         column_probs = probs[:, column]
         above = column_probs >= threshold
+        # runs of consecutive tokens at or above the threshold, cut at sentence changes: [first, last) pairs
         run_starts = np.flatnonzero(above & (breaks | ~np.concatenate(([False], above[:-1]))))
-        for first in run_starts:
-            last = first + 1
-            while last < len(above) and above[last] and not breaks[last]:
-                last += 1
+        run_ends = np.flatnonzero(above & np.concatenate((~above[1:] | breaks[1:], [True]))) + 1
+        for first, last in zip(run_starts, run_ends):
             start, end = _widen_to_words(text, offsets[first][0], offsets[last - 1][1])
             if sentences and owner[first] >= 0:
                 low, high = sentences[owner[first]]

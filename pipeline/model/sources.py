@@ -129,6 +129,17 @@ def check_sources(config: TrainConfig) -> None:
         raise ConfigError("\n".join(problems))
 
 
+def supervised_windows(documents: Iterable[Document], tokenizer, labels: list[str], hp,
+                       auxiliary: list[str]) -> list[dict]:
+    """Training window rows of segmented documents; a window without a single supervised (sentence, label) pair
+    teaches nothing and is skipped."""
+    return [
+        row for row in iter_window_rows(documents, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
+                                        auxiliary=auxiliary)
+        if any(any(flags) for flags in row["sentence_supervised"])
+    ]
+
+
 def _digest(paths: Iterable[Path]) -> str:
     hasher = hashlib.sha256()
     for path in sorted(paths):
@@ -190,12 +201,7 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
     auxiliary = [ACTOR_TARGET] if any(actor_spans(d) for d in train_docs) else []
 
     def rows(docs: list[Document]) -> list[dict]:
-        # a window without a single supervised (sentence, label) pair teaches nothing: skip its compute
-        return [
-            row for row in iter_window_rows(docs, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
-                                            auxiliary=auxiliary)
-            if any(any(flags) for flags in row["sentence_supervised"])
-        ]
+        return supervised_windows(docs, tokenizer, labels, hp, auxiliary)
 
     train_rows = [row for row in rows(train_docs) for _ in range(repeats.get(row["doc_id"], 1))]
     resolved_taxonomy = taxonomy_path or getattr(taxonomy, "path", None)
