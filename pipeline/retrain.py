@@ -348,7 +348,7 @@ def _replay_rows(pool: Sequence[Document], wanted: int, seed: int, tokenizer, me
     return rows, ids
 
 
-def _prepare(plan: _Plan, options: RetrainOptions, out_dir: Path, progress: ProgressCallback | None):
+def _prepare(plan: _Plan, options: RetrainOptions, out_dir: Path, progress: ProgressCallback):
     from pipeline.model.base import load_tokenizer, resolve_base_model
     from pipeline.model.config import DataSource
     from pipeline.model.sources import PreparedData
@@ -358,14 +358,12 @@ def _prepare(plan: _Plan, options: RetrainOptions, out_dir: Path, progress: Prog
     hp = config.hyperparameters
     tokenizer = load_tokenizer(resolve_base_model(meta.base_model, relative_to=plan.start_dir))
     correction_rows = _windows(plan.train_docs, tokenizer, meta, hp)
-    if progress:
-        progress("loading", 1, 3)
+    progress("loading", 1, 3)
     replay_rows, replay_ids = _replay_rows(plan.replay_pool, int(round(options.replay * len(correction_rows))),
                                            options.seed, tokenizer, meta, hp)
     validation_docs = [d for docs, _ in plan.validation_sets.values() for d in docs]
     validation_rows = _windows(validation_docs, tokenizer, meta, hp)
-    if progress:
-        progress("loading", 2, 3)
+    progress("loading", 2, 3)
     support = dict(meta.label_support)
     for label, count in count_positive_sentences(plan.train_docs, meta.labels).items():
         support[label] = support.get(label, 0) + count
@@ -456,9 +454,9 @@ def retrain(
     from pipeline.model.train import CHECKPOINT_DIR, train
 
     options = options or RetrainOptions()
+    report = on_progress or (lambda phase, done, total: None)
     parent_dir = Path(parent_dir) if parent_dir else current_model_dir()
-    if on_progress:
-        on_progress("loading", 0, 3)
+    report("loading", 0, 3)
     plan = _plan(corrections, parent_dir, options)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out_dir = Path(out_dir) if out_dir else models_dir() / f"{plan.start_config.name}-{stamp}"
@@ -472,12 +470,12 @@ def retrain(
         (out_dir / STATE_FILE).write_text(json.dumps(plan.fingerprint, indent=1), encoding="utf-8")
         train_hash = _write_records(out_dir / CORRECTIONS_TRAIN, plan.train_docs)
         heldout_hash = _write_records(out_dir / CORRECTIONS_HELDOUT, plan.heldout_docs)
-        config, prepared, windows = _prepare(plan, options, out_dir, on_progress)
+        config, prepared, windows = _prepare(plan, options, out_dir, report)
         if not (resume and (out_dir / "framing-model.json").exists()):
             train(config, out_dir, resume=resume and (out_dir / CHECKPOINT_DIR).is_dir(), progress=progress,
                   prepared=prepared, parent_version=plan.parent_meta.version, device=options.device,
                   initial_weights=plan.start_dir, validate_each_epoch=False, stop_after_steps=stop_after_steps,
-                  on_progress=(lambda step, total: on_progress("training", step, total)) if on_progress else None)
+                  on_progress=lambda step, total: report("training", step, total))
         if not (out_dir / "framing-model.json").exists():  # interrupted on purpose (stop_after_steps)
             finished = True
             return RetrainResult(None, "", plan.parent_meta.version, options.metric, 0.0, 0.0, False, True, {})
@@ -487,14 +485,11 @@ def retrain(
             evaluation_sets["corrections_heldout"] = (plan.heldout_docs, plan.labels)
         parent_results, new_results = {}, {}
         if options.compare:
-            if on_progress:
-                on_progress("evaluating", 0, 2)
+            report("evaluating", 0, 2)
             parent_results = evaluate_model(parent_dir, evaluation_sets, options.device)
-            if on_progress:
-                on_progress("evaluating", 1, 2)
+            report("evaluating", 1, 2)
             new_results = evaluate_model(out_dir, evaluation_sets, options.device)
-            if on_progress:
-                on_progress("evaluating", 2, 2)
+            report("evaluating", 2, 2)
         parent_value = decision_value(parent_results, options.metric)
         new_value = decision_value(new_results, options.metric)
         promoted = promote and (options.force or new_value >= parent_value)
