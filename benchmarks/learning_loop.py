@@ -87,48 +87,97 @@ def score(model_dir: Path, test_techniques: list[Document], technique_labels: li
     return result
 
 
-def noise(model_dir: Path, test_techniques: list[Document], technique_labels: list[str], test_units,
-          draws: int = 1000) -> dict:
-    """How far apart two models must score on this fixed test set before the difference means anything: the 95%
-    bootstrap interval (documents drawn with replacement) of the starting model's own scores."""
-    from pipeline.evaluate.scores import scores_from_counts
+def predict_test(model_dir: Path, test_techniques: list[Document], test_units) -> tuple[list[Document], list]:
+    """One model's output on the fixed test set: annotated technique articles, and per seed unit its labels."""
     from pipeline.evaluate.standoff import model_units
     from pipeline.standoff import document_path, read_corpus_text
 
     annotator = Annotator.load(model_dir)
-    rng = random.Random(0)
     predicted = list(annotator.annotate_many(Document(d.id, d.text) for d in test_techniques))
     keys = sorted({(u.corpus, u.doc_id) for u in test_units})
     texts = [Document(f"{c}:{i}", read_corpus_text(document_path(c, i))) for c, i in keys]
-    decisions = [(unit, found) for unit, (_, found) in zip(test_units, model_units(
-        dict(zip(keys, annotator.annotate_many(texts))), test_units))]
-    samples: dict[str, list[float]] = {metric: [] for metric in METRICS}
+    found = [labels for _, labels in model_units(dict(zip(keys, annotator.annotate_many(texts))), test_units)]
+    return predicted, found
+
+
+def bootstrap(outputs: dict[str, tuple[list[Document], list]], test_techniques: list[Document],
+              technique_labels: list[str], test_units, draws: int) -> dict[str, dict[str, list[float]]]:
+    """Scores of every model on the same ``draws`` resamples of the test set (articles and seed documents drawn
+    with replacement), so that differences between models are paired: each draw scores them on the same
+    documents."""
+    from pipeline.evaluate.scores import scores_from_counts
+
+    rng = random.Random(0)
+    keys = sorted({(u.corpus, u.doc_id) for u in test_units})
+    samples = {name: {metric: [] for metric in METRICS} for name in outputs}
     for _ in range(draws):
-        picks = [rng.randrange(len(predicted)) for _ in predicted]
-        gold = [Document(f"{k}", test_techniques[i].text, test_techniques[i].metadata, (), test_techniques[i].spans)
-                for k, i in enumerate(picks)]
-        mine = [Document(f"{k}", predicted[i].text, {}, predicted[i].sentences, predicted[i].spans)
-                for k, i in enumerate(picks)]
-        metrics = evaluate_documents(mine, gold, labels=technique_labels)
-        samples["si_f1"].append(metrics["si_f1"])
-        samples["slc_f1"].append(metrics["slc_f1"])
+        picks = [rng.randrange(len(test_techniques)) for _ in test_techniques]
         drawn = [keys[rng.randrange(len(keys))] for _ in keys]
         weight = {key: drawn.count(key) for key in set(drawn)}
-        for label in DEVICE_LABELS:
-            tp = fp = fn = 0
-            for unit, found in decisions:
-                times = weight.get((unit.corpus, unit.doc_id), 0)
-                gold_has, found_has = label in unit.labels, label in found
-                tp += times * (gold_has and found_has)
-                fp += times * (found_has and not gold_has)
-                fn += times * (gold_has and not found_has)
-            samples[f"{label}_f1"].append(scores_from_counts(tp, fp, fn).f1)
-    result = {}
-    for metric, values in samples.items():
-        values.sort()
-        low, high = values[int(0.025 * draws)], values[int(0.975 * draws) - 1]
-        result[metric] = {"low": round(low, 4), "high": round(high, 4), "width": round(high - low, 4)}
-    return result
+        times = [weight.get((unit.corpus, unit.doc_id), 0) for unit in test_units]
+        gold = [Document(f"{k}", test_techniques[i].text, test_techniques[i].metadata, (), test_techniques[i].spans)
+                for k, i in enumerate(picks)]
+        for name, (predicted, found) in outputs.items():
+            mine = [Document(f"{k}", predicted[i].text, {}, predicted[i].sentences, predicted[i].spans)
+                    for k, i in enumerate(picks)]
+            metrics = evaluate_documents(mine, gold, labels=technique_labels)
+            samples[name]["si_f1"].append(metrics["si_f1"])
+            samples[name]["slc_f1"].append(metrics["slc_f1"])
+            for label in DEVICE_LABELS:
+                tp = fp = fn = 0
+                for unit, labels, n in zip(test_units, found, times):
+                    gold_has, found_has = label in unit.labels, label in labels
+                    tp += n * (gold_has and found_has)
+                    fp += n * (found_has and not gold_has)
+                    fn += n * (gold_has and not found_has)
+                samples[name][f"{label}_f1"].append(scores_from_counts(tp, fp, fn).f1)
+    return samples
+
+
+def interval(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    low, high = ordered[int(0.025 * len(ordered))], ordered[int(0.975 * len(ordered)) - 1]
+    return {"low": round(low, 4), "high": round(high, 4), "width": round(high - low, 4)}
+
+
+def noise(model_dir: Path, test_techniques: list[Document], technique_labels: list[str], test_units,
+          draws: int = 1000) -> dict:
+    """How far apart two models must score on this fixed test set before the difference means anything: the 95%
+    bootstrap interval (documents drawn with replacement) of the starting model's own scores."""
+    outputs = {"start": predict_test(model_dir, test_techniques, test_units)}
+    samples = bootstrap(outputs, test_techniques, technique_labels, test_units, draws)["start"]
+    return {metric: interval(values) for metric, values in samples.items()}
+
+
+def paired(start: Path, models: Path, round_number: int, test_techniques: list[Document],
+           technique_labels: list[str], test_units, draws: int = 500) -> dict:
+    """Is round ``round_number`` better than the starting model, and uncertainty order better than random? Paired
+    bootstrap: every model is scored on the same resampled test sets; per draw, the gain of an ordering is the
+    mean over its seeds of (round model - starting model). Reports the mean gain, its 95% interval and the share
+    of draws in which it is <= 0 (a one-sided p-value)."""
+    outputs = {"start": predict_test(start, test_techniques, test_units)}
+    for folder in sorted(models.glob(f"*-r{round_number}")):
+        if (folder / "framing-model.json").is_file():
+            outputs[folder.name] = predict_test(folder, test_techniques, test_units)
+            print(f"scored {folder.name}", flush=True)
+    samples = bootstrap(outputs, test_techniques, technique_labels, test_units, draws)
+    orderings = {name.rsplit("-", 2)[0] for name in outputs if name != "start"}
+    gains: dict[str, dict[str, list[float]]] = {}
+    for ordering in sorted(orderings):
+        members = [name for name in outputs if name.startswith(f"{ordering}-")]
+        gains[ordering] = {metric: [sum(samples[m][metric][k] - samples["start"][metric][k] for m in members)
+                                    / len(members) for k in range(draws)] for metric in METRICS}
+    if {"uncertainty", "random"} <= set(gains):
+        gains["uncertainty-random"] = {metric: [u - r for u, r in zip(gains["uncertainty"][metric],
+                                                                      gains["random"][metric])]
+                                       for metric in METRICS}
+    seeds = {ordering: sorted(name.rsplit("-", 2)[1] for name in outputs if name.startswith(f"{ordering}-"))
+             for ordering in orderings}
+    return {"round": round_number, "draws": draws, "seeds": seeds, "gain": {
+        comparison: {metric: {"mean": round(sum(values) / draws, 4), **interval(values),
+                              "p_not_better": round(sum(v <= 0 for v in values) / draws, 3)}
+                     for metric, values in per_metric.items()}
+        for comparison, per_metric in gains.items()}}
 
 
 def uncertainty_order(model_dir: Path, pool: list[Document]) -> list[Document]:
@@ -164,7 +213,9 @@ def run_curve(ordering: str, seed: int, args, start: Path, pool: list[Document],
         model = result.new_dir
         scores = score(model, *test)
         record = {"ordering": ordering, "seed": seed, "round": round_number,
-                  "documents": round_number * args.round_size, "retrain_s": round(seconds, 1), **scores}
+                  "documents": round_number * args.round_size, "retrain_s": round(seconds, 1),
+                  "technique_documents": sum(not d.id.startswith("seed:") for d in corrected),
+                  "chosen": [d.id for d in chosen], **scores}
         print(json.dumps(record), flush=True)
         with log.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
@@ -230,6 +281,9 @@ def main() -> None:
     parser.add_argument("--test-share", type=float, default=0.4)
     parser.add_argument("--noise", action="store_true",
                         help="only print the bootstrap interval of the starting model's scores on the fixed test set")
+    parser.add_argument("--paired", type=int, metavar="ROUND", default=None,
+                        help="only compare the round's models in OUT/models with the starting model (paired "
+                             "bootstrap on the fixed test set); writes OUT/paired-rROUND.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     start = (args.model or current_model_dir()).resolve()
@@ -251,6 +305,11 @@ def main() -> None:
         intervals = noise(start, *test)
         (args.out / "noise.json").write_text(json.dumps(intervals, indent=1), encoding="utf-8")
         print(json.dumps(intervals))
+        return
+    if args.paired is not None:
+        result = paired(start, args.out / "models", args.paired, *test)
+        (args.out / f"paired-r{args.paired}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+        print(json.dumps(result, indent=1))
         return
     if not any(r["round"] == 0 for r in read_rounds(log)):
         record = {"ordering": "start", "seed": 0, "round": 0, "documents": 0, "retrain_s": 0.0,
