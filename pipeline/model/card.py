@@ -59,6 +59,13 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
             + f"seed {config.seed}"
             + (f", training seed {config.training_seed}." if config.training_seed is not None else ".")
         )
+        if config.distil:
+            taught = [s.path for s in config.data if s.supervision == "teacher"]
+            lines.append(
+                f"Distilled from the teacher `{Path(config.distil.teacher).name}`: each training target is "
+                f"{1 - config.distil.weight:g} x gold + {config.distil.weight:g} x the teacher's score where gold "
+                "exists, the teacher's score alone where it does not"
+                + (f" (text-only sources: {', '.join(f'`{t}`' for t in taught)})." if taught else "."))
     warm = meta.metrics.get("warm_start")
     if warm:
         lines.append(

@@ -25,7 +25,8 @@ class DataSource:
     # labels this source annotates; None = every label its format maps to
     labels: tuple[str, ...] | None = None
     # "spans": gold spans supervise tokens and sentences; "entity-roles" (semeval2025 only): weak supervision,
-    # a sentence naming an entity in a blame role is a blame sentence, and the mention is the blamed actor
+    # a sentence naming an entity in a blame role is a blame sentence, and the mention is the blamed actor;
+    # "teacher": the text only, its targets are the distillation teacher's scores (needs the config's distil)
     supervision: str = "spans"
     # a stand-off annotation file whose documents this source must not contribute (e.g. a held-out test set)
     exclude: str | None = None
@@ -41,6 +42,18 @@ class DataSource:
     # For documents read because a model proposed them (seed wave 6) and team-written text, which must not tune
     # thresholds or measure quality either
     train_only: bool = False
+
+
+SUPERVISION_KINDS = ("spans", "entity-roles", "teacher")
+
+
+@dataclass(frozen=True)
+class DistilSettings:
+    """Learn from a teacher model's soft scores as well as from gold (``pipeline.model.distil``)."""
+
+    teacher: str  # the teacher's model directory, relative to the config
+    weight: float = 0.5  # the teacher's share of a target where gold exists; elsewhere the teacher alone
+    device: str = "cpu"  # where the teacher scores the training documents
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ class TrainConfig:
     # an average on the same split (``framing models average`` requires the same validation documents).
     training_seed: int | None = None
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+    distil: DistilSettings | None = None
     base_dir: str = "."  # folder relative paths are resolved against (the config file's folder)
 
     @property
@@ -139,8 +153,12 @@ def _build(cls: type, values: Any, where: str) -> Any:
             value = tuple(_build(DataSource, item, f"{where}.data[{i}]") for i, item in enumerate(value))
         elif name == "labels" and value is not None:
             value = tuple(value)
-        elif name == "supervision" and value not in ("spans", "entity-roles"):
-            raise ConfigError(f"{where}.supervision: expected 'spans' or 'entity-roles', got {value!r}")
+        elif name == "distil" and value is not None:
+            value = _build(DistilSettings, value, f"{where}.distil")
+            if not 0.0 <= value.weight <= 1.0:
+                raise ConfigError(f"{where}.distil.weight: expected a number in [0, 1], got {value.weight!r}")
+        elif name == "supervision" and value not in SUPERVISION_KINDS:
+            raise ConfigError(f"{where}.supervision: expected one of {', '.join(SUPERVISION_KINDS)}, got {value!r}")
         elif name == "repeat" and not _whole_number(value, 1):
             raise ConfigError(f"{where}.repeat: expected a whole number >= 1, got {value!r}")
         elif name == "attention_dropout" and value is not None and not (
@@ -169,6 +187,9 @@ def config_from_dict(values: dict[str, Any], *, base_dir: str | Path = ".", wher
         raise ConfigError(f"{where}.validation_fraction must be in (0, 1), got {config.validation_fraction}")
     if not 0.0 <= config.test_fraction < 1.0 - config.validation_fraction:
         raise ConfigError(f"{where}.test_fraction must be in [0, 1 - validation_fraction), got {config.test_fraction}")
+    if config.distil is None and any(source.supervision == "teacher" for source in config.data):
+        raise ConfigError(f"{where}: a data source with supervision 'teacher' needs a teacher: add "
+                          "distil: {teacher: <model directory>}")
     return dataclasses.replace(config, base_dir=str(Path(base_dir).resolve()))
 
 
@@ -206,5 +227,6 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
     if base_model != DEFAULT_BASE_MODEL:
         base_model = moved(base_model)
     taxonomy = moved(config.taxonomy) if config.taxonomy else None
-    saved = dataclasses.replace(config, data=data, base_model=base_model, taxonomy=taxonomy)
+    distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher)) if config.distil else None
+    saved = dataclasses.replace(config, data=data, base_model=base_model, taxonomy=taxonomy, distil=distil)
     return yaml.safe_dump(saved.to_dict(), sort_keys=False, allow_unicode=True)

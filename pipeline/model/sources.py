@@ -64,8 +64,13 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
                      [replace(s, source="gold") for s in d.spans])
             for d in to_documents(load_standoff(path))
         ]
+    elif source.format == "texts":
+        from pipeline.io.problems import ErrorReport
+        from pipeline.io.text import read_text_directory
+
+        documents = [Document(f"texts:{d.id}", d.text) for d in read_text_directory(path, "strict", ErrorReport())]
     else:
-        valid = ", ".join((*CORPUS_FORMATS, "records", "standoff"))
+        valid = ", ".join((*CORPUS_FORMATS, "records", "standoff", "texts"))
         raise ConfigError(f"unknown data source format {source.format!r}; valid: {valid}")
     if source.exclude:
         from pipeline.standoff import load_standoff
@@ -73,6 +78,8 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
         held_out = {unit.doc_id for unit in load_standoff(config.resolve_data(source.exclude))}
         documents = [d for d in documents if d.metadata.get("doc_id", d.id) not in held_out and d.id not in held_out]
     wanted = set(labels)
+    if source.supervision == "teacher":  # the text only: the distillation teacher gives every target
+        return [d.with_spans([]).with_metadata(**{ANNOTATED_LABELS: []}) for d in documents]
     if source.supervision == "entity-roles":
         if source.format != "semeval2025":
             raise ConfigError(f"data source {source.path}: supervision 'entity-roles' needs format semeval2025")
@@ -140,6 +147,23 @@ def supervised_windows(documents: Iterable[Document], tokenizer, labels: list[st
     ]
 
 
+def distilled_windows(config: TrainConfig, documents: list[Document], tokenizer, labels: list[str], hp,
+                      auxiliary: list[str], *, progress: bool = False) -> list[dict]:
+    """Training windows whose targets blend gold with the teacher's scores (``pipeline.model.distil``); only the
+    training documents are shown to the teacher, never validation or test ones."""
+    from pipeline.model.distil import load_teacher, score_documents, soften_row
+    from pipeline.progress import progress as progress_bar
+
+    settings = config.distil
+    teacher = load_teacher(config.resolve(settings.teacher), settings.device)
+    shown = progress_bar(documents, total=len(documents), desc=f"teacher {teacher.model_version}", enabled=progress)
+    scores = score_documents(teacher, shown, labels)
+    rows = (soften_row(row, scores[row["doc_id"]], settings.weight)
+            for row in iter_window_rows(documents, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
+                                        auxiliary=auxiliary))
+    return [row for row in rows if any(any(flags) for flags in row["sentence_supervised"])]
+
+
 def _digest(paths: Iterable[Path]) -> str:
     hasher = hashlib.sha256()
     for path in sorted(paths):
@@ -203,7 +227,11 @@ def prepare(config: TrainConfig, tokenizer, *, progress: bool = False) -> Prepar
     def rows(docs: list[Document]) -> list[dict]:
         return supervised_windows(docs, tokenizer, labels, hp, auxiliary)
 
-    train_rows = [row for row in rows(train_docs) for _ in range(repeats.get(row["doc_id"], 1))]
+    if config.distil:
+        train_rows = distilled_windows(config, train_docs, tokenizer, labels, hp, auxiliary, progress=progress)
+    else:
+        train_rows = rows(train_docs)
+    train_rows = [row for row in train_rows for _ in range(repeats.get(row["doc_id"], 1))]
     resolved_taxonomy = taxonomy_path or getattr(taxonomy, "path", None)
     return PreparedData(
         labels=labels,

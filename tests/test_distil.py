@@ -1,0 +1,103 @@
+"""Distillation: a teacher's soft scores reach the student's training targets through character offsets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from pipeline.errors import ConfigError
+from pipeline.model.base import load_tokenizer
+from pipeline.model.config import config_from_dict, load_config
+from pipeline.model.distil import TeacherScores, load_teacher, score_documents, soften_row
+from pipeline.model.sources import prepare
+from tests.model_fixtures import LABELS, TOY_TEXTS, tiny_config, toy_documents, trained_model  # noqa: F401
+
+
+def row(sentence_supervised, token_supervised, sentence_labels, token_labels, offsets, owners):
+    return {"doc_id": "d", "input_ids": [0] * len(offsets), "offsets": offsets, "token_sentence": owners,
+            "sentence_bounds": [[0, 10]], "sentence_labels": sentence_labels,
+            "sentence_supervised": sentence_supervised, "token_supervised": token_supervised,
+            "token_labels": token_labels}
+
+
+def test_gold_is_blended_with_the_teacher_and_unknown_labels_learn_the_teacher_alone():
+    characters = np.zeros((10, 2), dtype=np.float32)
+    characters[2:4] = [0.8, 0.6]  # a teacher token over characters 2-4
+    characters[3] = [0.9, 0.7]  # and another, overlapping the same student token
+    scores = TeacherScores(characters, {(0, 10): np.array([0.9, 0.4], dtype=np.float32)}, np.array([True, True]))
+    # label 0 is annotated (gold 1 on the sentence and the token), label 1 is not annotated in this sentence
+    softened = soften_row(row([[1, 0]], [[1, 0]], [[1, 0]], [[0, 0], [1, 0], [0, 0]],
+                              [[0, 0], [2, 5], [6, 9]], [-1, 0, 0]), scores, weight=0.25)
+    assert softened["sentence_labels"] == [[pytest.approx(0.75 + 0.25 * 0.9), pytest.approx(0.4)]]
+    assert softened["sentence_supervised"] == [[1, 1]] and softened["token_supervised"] == [[1, 1]]
+    special, covered, outside = softened["token_labels"]
+    assert special == [0, 0]  # no characters (a special token): untouched
+    assert covered == [pytest.approx(0.75 + 0.25 * 0.9), pytest.approx(0.7)]  # the highest teacher score it covers
+    assert outside == [0.0, 0.0]  # annotated negative blended with a teacher score of 0; unannotated: teacher 0
+
+
+def test_a_label_the_teacher_does_not_emit_keeps_its_gold_supervision_only():
+    scores = TeacherScores(np.full((10, 2), 0.9, dtype=np.float32), {(0, 10): np.array([0.9, 0.9])},
+                           np.array([True, False]))
+    softened = soften_row(row([[0, 0]], [[0, 0]], [[0, 0]], [[0, 0]], [[0, 3]], [0]), scores, weight=0.5)
+    assert softened["sentence_supervised"] == [[1, 0]]
+    assert softened["sentence_labels"][0][1] == 0 and softened["token_labels"][0][1] == 0
+
+
+def test_the_teacher_must_see_the_sentences_the_student_sees():
+    scores = TeacherScores(np.zeros((10, 1), dtype=np.float32), {(0, 9): np.zeros(1)}, np.array([True]))
+    with pytest.raises(ConfigError, match="other sentences"):
+        soften_row(row([[1]], [[1]], [[0]], [[0]], [[0, 3]], [0]), scores, weight=0.5)
+
+
+def test_teacher_scores_cover_each_character_of_its_tokens(trained_model):  # noqa: F811
+    teacher = load_teacher(trained_model)
+    document = toy_documents(1)[0]
+    scores = score_documents(teacher, [document], ["loaded_language", "no_such_label"])[document.id]
+    assert scores.characters.shape == (len(document.text), 2)
+    assert list(scores.scored) == [True, False]
+    assert set(scores.sentences) == {(s.start, s.end) for s in document.sentences}
+    loaded = document.text.index("corrupt")
+    assert scores.characters[loaded, 0] > scores.characters[document.text.index("Officials"), 0]
+
+
+def test_a_source_of_text_only_needs_a_teacher(tmp_path):
+    with pytest.raises(ConfigError, match="needs a teacher"):
+        config_from_dict({"data": [{"format": "texts", "path": "x", "supervision": "teacher"}]})
+
+
+def test_a_distilled_student_trains_on_unlabelled_text_through_the_cli(trained_model, tiny_encoder_dir,  # noqa: F811
+                                                                       tmp_path, capsys):
+    from pipeline.cli import main
+
+    data = tmp_path / "data"
+    (data / "unlabelled").mkdir(parents=True)
+    (data / "toy.jsonl").write_text("".join(json.dumps(d.to_dict()) + "\n" for d in toy_documents(2)),
+                                    encoding="utf-8")
+    for number, text in enumerate(TOY_TEXTS):
+        (data / "unlabelled" / f"u{number}.txt").write_text(text.replace("The", "Then the"), encoding="utf-8")
+    config = tiny_config(tiny_encoder_dir, epochs=2).to_dict()
+    config.update(labels=LABELS, validation_fraction=0.3, distil={"teacher": str(trained_model), "weight": 0.5},
+                  data=[{"format": "records", "path": "data/toy.jsonl"},
+                        {"format": "texts", "path": "data/unlabelled", "supervision": "teacher"}])
+    config_path = tmp_path / "student.yaml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    loaded = load_config(config_path)
+    data_ready = prepare(loaded, load_tokenizer(tiny_encoder_dir))
+    unlabelled = [r for r in data_ready.train_rows if r["doc_id"].startswith("texts:")]
+    assert {r["doc_id"] for r in unlabelled} == {f"texts:u{n}.txt" for n in range(len(TOY_TEXTS))}
+    assert all(flag == 1 for r in unlabelled for flags in r["sentence_supervised"] for flag in flags[:1])
+    assert any(0 < value < 1 for r in unlabelled for flags in r["token_labels"] for value in flags)
+    # validation keeps gold targets only: the teacher never sees validation or test documents
+    assert all(value in (0, 1) for r in data_ready.validation_rows for flags in r["token_labels"] for value in flags)
+    assert not {r["doc_id"] for r in data_ready.train_rows} & set(data_ready.validation_ids)
+
+    out = tmp_path / "student"
+    main(["train", "--config", str(config_path), "--out", str(out), "--no-progress"])  # exits only on failure
+    saved = load_config(out / "config.yaml")
+    assert saved.resolve(saved.distil.teacher) == trained_model.resolve()
+    assert "distil" in (out / "model-card.md").read_text(encoding="utf-8").lower()
