@@ -101,3 +101,24 @@ def test_a_distilled_student_trains_on_unlabelled_text_through_the_cli(trained_m
     saved = load_config(out / "config.yaml")
     assert saved.resolve(saved.distil.teacher) == trained_model.resolve()
     assert "distil" in (out / "model-card.md").read_text(encoding="utf-8").lower()
+
+
+def test_initial_weights_start_training_from_an_existing_version(trained_model, tiny_encoder_dir, tmp_path):  # noqa: F811
+    from safetensors.torch import load_file
+
+    from pipeline.model.store import WEIGHTS_FILE
+    from pipeline.model.train import train
+
+    data = tmp_path / "toy.jsonl"
+    data.write_text("".join(json.dumps(d.to_dict()) + "\n" for d in toy_documents(2)), encoding="utf-8")
+    config = tiny_config(tiny_encoder_dir, epochs=1, learning_rate=0.0, head_learning_rate=0.0).to_dict()
+    config.update(labels=LABELS, validation_fraction=0.3, initial_weights=str(trained_model),
+                  data=[{"format": "records", "path": str(data)}])
+    config_path = tmp_path / "warm.yaml"
+    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = train(load_config(config_path), tmp_path / "warm", progress=False)
+    start, trained = load_file(str(trained_model / WEIGHTS_FILE)), load_file(str(out / WEIGHTS_FILE))
+    assert set(start) == set(trained)
+    assert all((start[name].float() == trained[name].float()).all() for name in start)  # no step moved them
+    assert load_config(out / "config.yaml").resolve(load_config(out / "config.yaml").initial_weights) == \
+        trained_model.resolve()

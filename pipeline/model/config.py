@@ -99,6 +99,9 @@ class TrainConfig:
     training_seed: int | None = None
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
     distil: DistilSettings | None = None
+    # a model directory of the same shape whose weights training starts from instead of the base encoder's (a
+    # short distillation or fine-tuning run on top of an existing version), relative to the config
+    initial_weights: str | None = None
     base_dir: str = "."  # folder relative paths are resolved against (the config file's folder)
 
     @property
@@ -228,5 +231,7 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
         base_model = moved(base_model)
     taxonomy = moved(config.taxonomy) if config.taxonomy else None
     distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher)) if config.distil else None
-    saved = dataclasses.replace(config, data=data, base_model=base_model, taxonomy=taxonomy, distil=distil)
+    initial = moved(config.initial_weights) if config.initial_weights else None
+    saved = dataclasses.replace(config, data=data, base_model=base_model, taxonomy=taxonomy, distil=distil,
+                                initial_weights=initial)
     return yaml.safe_dump(saved.to_dict(), sort_keys=False, allow_unicode=True)

@@ -249,6 +249,8 @@ def train(
                                    attention_dropout=hp.attention_dropout, encoder_layers=hp.encoder_layers)
     if hp.freeze_embeddings or hp.frozen_layers:
         freeze_embeddings(model, hp.frozen_layers)
+    if initial_weights is None and config.initial_weights:
+        initial_weights = config.resolve(config.initial_weights)
     if initial_weights is not None:
         load_initial_weights(model, Path(initial_weights))
     device = torch.device(device)
