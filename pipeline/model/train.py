@@ -22,8 +22,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from pipeline.errors import ConfigError
-from pipeline.model.base import load_tokenizer, resolve_base_model
-from pipeline.model.config import DEFAULT_BASE_MODEL, TrainConfig, saved_config_yaml
+from pipeline.model.base import is_named_base, load_tokenizer, resolve_base_model
+from pipeline.model.config import TrainConfig, saved_config_yaml
 from pipeline.model.forward import collate_inputs, predict_windows
 from pipeline.model.store import (
     ModelMeta,
@@ -441,6 +441,6 @@ def _base_model_reference(config: TrainConfig, out_dir: Path) -> str:
     directory (so a model and its local encoder can move together)."""
     import os
 
-    if config.base_model == DEFAULT_BASE_MODEL:
-        return DEFAULT_BASE_MODEL
+    if is_named_base(config.base_model):
+        return config.base_model
     return os.path.relpath(config.resolve(config.base_model), out_dir.resolve())
