@@ -76,6 +76,8 @@ class Hyperparameters:
     encoder_layers: int | None = None
     freeze_embeddings: bool = True
     frozen_layers: int = 0  # lowest encoder layers kept frozen (less compute, smaller model directory)
+    # compute the frozen layers' output once per window and train only the layers above (pipeline.model.frozen_cache)
+    cache_frozen: bool = False
     sentence_loss_weight: float = 1.0
     pos_weight_cap: float = 10.0  # cap on the per-label positive-class weight of the loss
     min_label_examples: int = 30  # fewer positive training sentences: the label is reported, never emitted

@@ -20,6 +20,13 @@ class FramingModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.token_head = nn.Linear(hidden, num_labels)
         self.sentence_head = nn.Linear(2 * hidden, num_labels)
+        # set by ``cache_frozen_layers`` while training: the frozen lower layers' output is computed once per window
+        self.frozen_cache = None
+
+    def cache_frozen_layers(self, layers: int) -> None:
+        from pipeline.model.frozen_cache import FrozenLayerCache
+
+        self.frozen_cache = FrozenLayerCache(self.encoder, layers)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_sentence: torch.Tensor
@@ -29,7 +36,10 @@ class FramingModel(nn.Module):
         ``token_sentence[b, t]`` is the window-local sentence of token ``t`` (-1 for special and padding
         tokens); ``S`` is the largest number of sentences in a window of the batch.
         """
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.frozen_cache is not None:
+            hidden = self.frozen_cache(input_ids, attention_mask)
+        else:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         hidden = self.dropout(hidden)
         token_logits = self.token_head(hidden)
         batch, length, width = hidden.shape

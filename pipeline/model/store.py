@@ -133,7 +133,7 @@ def freeze_embeddings(model: FramingModel, layers: int = 0) -> None:
     cost no backward pass and are not stored: they are read from the base encoder."""
     frozen = ("encoder.embeddings.", "encoder.pooler.") + tuple(
         f"encoder.{path}.{index}." for path in _LAYER_PATHS for index in range(layers)
-    )
+    ) + (("encoder.encoder.relative_attention_bias.",) if layers else ())  # MPNet: shared by every layer
     for name, parameter in model.named_parameters():
         if name.startswith(frozen):
             parameter.requires_grad_(False)

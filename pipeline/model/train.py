@@ -255,6 +255,10 @@ def train(
         load_initial_weights(model, Path(initial_weights))
     device = torch.device(device)
     model.to(device)
+    if hp.cache_frozen:
+        if not hp.frozen_layers:
+            raise ConfigError("cache_frozen: true needs frozen_layers >= 1 (the layers whose output is cached)")
+        model.cache_frozen_layers(hp.frozen_layers)
     pad_id = tokenizer.pad_token_id or 0
     train_rows, validation_rows = data.train_rows, data.validation_rows
     if not train_rows:
@@ -354,6 +358,7 @@ def train(
             return out_dir
     bar.close()
     state["seconds"] = time.monotonic() - began
+    model.frozen_cache = None  # its memory goes; thresholds are tuned on the plain forward pass
     return finish(config, out_dir, model, tokenizer, data, state, device=str(device))
 
 
