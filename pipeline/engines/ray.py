@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.batch import annotation_record
+from pipeline.document import Document
 from pipeline.engines.manifest import Manifest
 from pipeline.engines.shards import ReadOptions, Shard, plan_shards, read_shard
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, FramingError
 from pipeline.io import ErrorReport, Problem
 from pipeline.io.problems import SeenIds
 from pipeline.io.records import dumps
@@ -95,7 +96,7 @@ def annotate_with_ray(paths: list[str], out: str | os.PathLike[str], model: Mode
     started = _connect(options)
     try:
         rows = _dataset(pending, model, read, options).iter_batches(batch_size=None, batch_format="pyarrow")
-        for shard_id, records, end in _complete_shards(rows):
+        for shard_id, records, end in _failures_explained(_complete_shards(rows), manifest):
             kept = []
             for problem in end["problems"]:
                 report.add(Problem(**problem))
@@ -124,6 +125,7 @@ def annotate_with_ray(paths: list[str], out: str | os.PathLike[str], model: Mode
 def _connect(options: RayOptions) -> bool:
     """Join the cluster at ``options.address``, or start a local instance; True when we started it."""
     import ray
+    import ray.data
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     context = ray.data.DataContext.get_current()
@@ -131,11 +133,22 @@ def _connect(options: RayOptions) -> bool:
     if options.address:
         try:
             ray.init(address=options.address, log_to_driver=False, logging_level="warning")
+            _quiet()
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise ConfigError(f"--ray-address {options.address}: cannot join a Ray cluster there: {error}") from None
         return False
-    ray.init(include_dashboard=False, log_to_driver=False, logging_level="warning")
+    # "local": a new instance, even where `ray start` left one running (ray.init() alone would join it)
+    ray.init(address="local", include_dashboard=False, log_to_driver=False, logging_level="warning")
+    _quiet()
     return True
+
+
+def _quiet() -> None:
+    """Ray Data's own INFO lines (plans, progress) would bury the tool's messages."""
+    import logging
+
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _dataset(shards: list[Shard], model: ModelOptions, read: ReadOptions, options: RayOptions):
@@ -162,6 +175,19 @@ def _dataset(shards: list[Shard], model: ModelOptions, read: ReadOptions, option
                                             "threads": options.cpus_per_actor, "crash": crash})
         .map_batches(_decode, batch_size=64, num_cpus=0.5, fn_kwargs={"model": asdict(model)})
     )
+
+
+def _failures_explained(shards: Iterator, manifest: Manifest) -> Iterator:
+    """``shards``, with a failure of the Ray run (not a bad record: those are reported) said in one line."""
+    import ray.exceptions
+
+    try:
+        yield from shards
+    except ray.exceptions.RayError as error:
+        done = sum(e["done"] for e in manifest.shards)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise FramingError(f"the Ray run failed ({first}); {done} of {len(manifest.shards)} input shards are done "
+                           f"and kept in {manifest.out}: run the same command again to do the rest") from error
 
 
 def _complete_shards(batches) -> Iterator[tuple[str, list[dict], dict]]:
@@ -242,7 +268,7 @@ def _prepare(batch, *, model_dir: str, read: dict[str, Any]) -> dict[str, list]:
             if not document.sentences:
                 document = segment_document(document)
             windows = document_windows(annotator.tokenizer, document, max_tokens=meta.max_tokens, stride=meta.stride)
-            _add(rows, shard.id, index, DOC, pickle.dumps((document, windows), protocol=5))
+            _add(rows, shard.id, index, DOC, pickle.dumps((document.to_dict(), windows), protocol=5))
         end = {"count": count, "documents_read": count, "problems": [asdict(p) for p in problems]}
         _add(rows, shard.id, -1, END, json.dumps(end).encode())
     return rows
@@ -267,12 +293,13 @@ class _Scorer:
         group, places = [], []
         for shard, index, kind, payload in zip(*(_column(batch, c) for c in rows)):
             if kind == DOC:
-                group.append(pickle.loads(payload))
+                document, windows = pickle.loads(payload)
+                group.append((Document.from_dict(document), windows))
                 places.append((shard, index))
             else:
                 _add(rows, shard, index, kind, payload)
         for (shard, index), (document, scores) in zip(places, self.annotator._scores(group)):
-            _add(rows, shard, index, DOC, pickle.dumps((document, scores), protocol=5))
+            _add(rows, shard, index, DOC, pickle.dumps((document.to_dict(), scores), protocol=5))
         self.batches += 1
         self._maybe_crash()
         return rows
@@ -290,7 +317,7 @@ def _decode(batch, *, model: dict[str, Any]) -> dict[str, list]:
     for shard, index, kind, payload in zip(*(_column(batch, c) for c in rows)):
         if kind == DOC:
             document, scores = pickle.loads(payload)
-            annotated = annotator._assemble(document, *scores)
+            annotated = annotator._assemble(Document.from_dict(document), *scores)
             payload = dumps(annotation_record(annotated, annotator.model_version, annotator.source)).encode()
         _add(rows, shard, index, kind, payload)
     return rows
