@@ -19,7 +19,7 @@ from click.testing import CliRunner
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'framing-pipeline[ray]'")
 
 from pipeline.cli import cli  # noqa: E402
-from pipeline.engines.ray import CRASH_AFTER_ENV, CRASH_MARKER_ENV  # noqa: E402
+from pipeline.engines.ray import CRASH_AFTER_ENV, CRASH_MARKER_ENV, KILL_DRIVER_ENV  # noqa: E402
 from pipeline.io import read_records  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -128,19 +128,23 @@ def test_cluster_run_equals_the_local_engine_and_leaves_the_cluster_running(tmp_
     assert status.returncode == 0, status.stderr  # joined, not stopped
 
 
-def test_a_killed_scoring_actor_and_a_rerun_leave_each_document_once(tmp_path, trained_model, ray_cluster):
+def test_a_killed_actor_a_killed_driver_and_a_rerun_leave_each_document_once(tmp_path, trained_model, ray_cluster):
     corpus = tmp_path / "corpus.jsonl"
     ids = _corpus(corpus, 40)
     out = tmp_path / "scored"
     marker = tmp_path / "crashed"
     arguments = ["annotate", corpus, "--out", out, "--engine", "ray", "--ray-address", ray_cluster, "--model",
                  trained_model, "--shard-size", 5, "--batch-size", 1]
-    first = _framing(*arguments, **{CRASH_AFTER_ENV: "3", CRASH_MARKER_ENV: str(marker)})
-    print(first.returncode, first.stderr)
-    assert marker.exists(), first.stderr  # the actor's process did exit mid-run
-    assert first.returncode in (0, 2), first.stderr  # Ray restarted the actor, or the run failed and says so
+    # the scoring actor's process exits after 3 batches (Ray restarts it and retries the batch), then the driver
+    # is killed (SIGKILL) once it has written 2 shards
+    first = _framing(*arguments, **{CRASH_AFTER_ENV: "3", CRASH_MARKER_ENV: str(marker), KILL_DRIVER_ENV: "2"})
+    assert first.returncode == -9, first.stderr
+    assert marker.exists(), first.stderr  # the actor did exit mid-run
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sum(e["done"] for e in manifest["shards"]) == 2 and not manifest["complete"]
     rerun = _framing(*arguments)
     assert rerun.returncode == 0, rerun.stderr
+    assert "resuming: 2 of 8 input shards already done" in rerun.stderr
     records = _shard_records(out)
     assert sorted(r["id"] for r in records) == sorted(ids)  # every document, each once
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

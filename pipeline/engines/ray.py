@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,9 +35,11 @@ from pipeline.io import ErrorReport, Problem
 from pipeline.io.problems import SeenIds
 from pipeline.io.records import dumps
 
-# A test hook: the scoring actor exits (as if killed) after this many batches, once per marker file.
+# Test hooks: the scoring actor exits (as if killed) after this many batches, once per marker file; the driver
+# kills itself after writing this many shards.
 CRASH_AFTER_ENV = "FRAMING_RAY_CRASH_AFTER_BATCHES"
 CRASH_MARKER_ENV = "FRAMING_RAY_CRASH_MARKER"
+KILL_DRIVER_ENV = "FRAMING_RAY_KILL_DRIVER_AFTER_SHARDS"
 DOC, END = "doc", "end"
 
 
@@ -116,6 +119,8 @@ def annotate_with_ray(paths: list[str], out: str | os.PathLike[str], model: Mode
                 problems=[str(Problem(**p)) for p in end["problems"]])
             result.spans += sum(len(r["spans"]) for r in kept)
             result.shards_done += 1
+            if str(result.shards_done) == os.environ.get(KILL_DRIVER_ENV):
+                os.kill(os.getpid(), signal.SIGKILL)
     finally:
         if started:
             ray.shutdown()
