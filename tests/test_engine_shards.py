@@ -15,10 +15,12 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.io import ErrorReport, read_documents
 
 
-def _jsonl(path, count, bad_lines=()):
+def _jsonl(path, count, bad_lines=(), no_text=()):
     lines = []
     for number in range(1, count + 1):
         record = {"id": f"d{number}", "text": f"Text {number}."}
+        if number in no_text:
+            record = {"id": f"d{number}", "body_text": "x"}
         lines.append("{not json" if number in bad_lines else json.dumps(record))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -41,7 +43,7 @@ def _local(paths, options=ReadOptions()):
 
 
 def test_jsonl_slices_read_as_the_whole_file_with_line_numbers(tmp_path):
-    path = _jsonl(tmp_path / "a.jsonl", 23, bad_lines=(4, 17))
+    path = _jsonl(tmp_path / "a.jsonl", 23, bad_lines=(4, 17), no_text=(6,))  # line 6 opens the second slice
     shards = plan_shards([str(path)], ReadOptions(), shard_size=5)
     assert [s.kind for s in shards] == ["jsonl"] * 5
     assert [s.first for s in shards] == [1, 6, 11, 16, 21]
@@ -50,6 +52,7 @@ def test_jsonl_slices_read_as_the_whole_file_with_line_numbers(tmp_path):
     assert documents == local_documents
     assert problems == local_problems
     assert any(":17: error: invalid JSON" in p for p in problems)
+    assert any(":6: error: no 'text' field" in p for p in problems)
 
 
 def test_parquet_slices_follow_row_groups_and_record_numbers(tmp_path):
@@ -118,3 +121,13 @@ def test_manifest_refuses_other_settings_and_other_inputs(tmp_path):
     (tmp_path / "full" / "x").write_text("x")
     with pytest.raises(ConfigError, match="no manifest.json"):
         Manifest.open(tmp_path / "full", settings=settings, model_dir="m", inputs=[], shard_size=3, shards=shards)
+
+
+def test_an_input_error_raised_on_a_worker_is_said_as_the_local_engine_says_it():
+    from pipeline.engines.ray import _framing_error
+
+    text = ("ray::MapBatches(_prepare)() (pid=1, ip=127.0.0.1)\n  File \"x.py\", line 3\n"
+            "    raise InputError(...)\npipeline.errors.InputError: data/x.jsonl: no 'text' field\n")
+    error = _framing_error(RuntimeError(text))
+    assert isinstance(error, InputError) and str(error) == "data/x.jsonl: no 'text' field"
+    assert _framing_error(RuntimeError("ray::X() failed: TypeError: boom")) is None

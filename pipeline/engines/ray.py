@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -30,7 +31,7 @@ from pipeline.batch import annotation_record
 from pipeline.document import Document
 from pipeline.engines.manifest import Manifest
 from pipeline.engines.shards import ReadOptions, Shard, plan_shards, read_shard
-from pipeline.errors import ConfigError, FramingError
+from pipeline.errors import ConfigError, FramingError, InputError
 from pipeline.io import ErrorReport, Problem
 from pipeline.io.problems import SeenIds
 from pipeline.io.records import dumps
@@ -189,10 +190,30 @@ def _failures_explained(shards: Iterator, manifest: Manifest) -> Iterator:
     try:
         yield from shards
     except ray.exceptions.RayError as error:
+        user_error = _framing_error(error)
+        if user_error is not None:  # a whole input unreadable (found by a worker): said as the local engine says it
+            raise user_error from None
         done = sum(e["done"] for e in manifest.shards)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise FramingError(f"the Ray run failed ({first}); {done} of {len(manifest.shards)} input shards are done "
                            f"and kept in {manifest.out}: run the same command again to do the rest") from error
+
+
+def _framing_error(error: BaseException) -> FramingError | None:
+    """The tool's own error that a worker raised, rebuilt from the text Ray passes on (it does not pass the
+    exception itself), or None."""
+    found = None
+    for line in str(error).splitlines():
+        match = _WORKER_ERROR.match(line.strip())
+        if match:
+            found = match
+    if found is None:
+        return None
+    kinds = {"InputError": InputError, "ConfigError": ConfigError, "FramingError": FramingError}
+    return kinds[found.group(1)](found.group(2))
+
+
+_WORKER_ERROR = re.compile(r"pipeline\.errors\.(InputError|ConfigError|FramingError): (.+)$")
 
 
 def _complete_shards(batches) -> Iterator[tuple[str, list[dict], dict]]:

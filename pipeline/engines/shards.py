@@ -25,7 +25,7 @@ from pipeline.io import ErrorReport, Problem, read_documents
 from pipeline.io.arrow import open_parquet, read_parquet
 from pipeline.io.decode import bom_encoding, first_surrogate, printable
 from pipeline.io.fields import FieldOptions
-from pipeline.io.jsonl import read_jsonl
+from pipeline.io.jsonl import first_record_fields, read_jsonl
 from pipeline.io.problems import SeenIds
 from pipeline.io.read import EXTENSIONS, HF_MARKERS
 from pipeline.io.text import iter_text_files, read_text_file
@@ -95,7 +95,7 @@ def plan_shards(paths: list[str], options: ReadOptions, shard_size: int) -> list
             raise InputError("the Ray engine cannot read standard input (its workers read the inputs): give a path")
         for path in _expand(argument):
             sources.extend(_sources_of(path, options))
-    files = [path for path, what in sources if what == "file"]
+    files = [path for path, what in sources if what in ("file", "hf")]
     if files:  # the local engine's checks: formats, fields, readable files (nothing is read yet)
         read_documents(files, **_reader_arguments(options), errors=ErrorReport())
     shards: list[Shard] = []
@@ -210,13 +210,23 @@ def _documents(shard: Shard, options: ReadOptions, report: ErrorReport):
     elif shard.kind == "jsonl":
         with open(shard.path, "rb") as stream:
             stream.seek(shard.start)
+            chosen = _first_record_fields(stream, shard.path, fields) if shard.start else None
+            stream.seek(shard.start)
             yield from read_jsonl(_lines_until(stream, shard.start, shard.stop), shard.path, fields,
-                                  options.encoding_errors, report, first_line=shard.first, first_byte=shard.start)
+                                  options.encoding_errors, report, first_line=shard.first, first_byte=shard.start,
+                                  fields=chosen)
     elif shard.kind == "parquet":
         yield from read_parquet(Path(shard.path), fields, report, row_groups=list(range(shard.start, shard.stop)),
                                 first_record=shard.first)
     else:
         yield from read_documents([shard.path], **_reader_arguments(options), errors=report)
+
+
+def _first_record_fields(stream, path: str, options: FieldOptions):
+    """The fields the whole file is read with (chosen from its first record), or None when it has none."""
+    stream.seek(0)
+    columns = first_record_fields(stream)
+    return None if columns is None else options.resolve(columns, where=f"{path}:1")
 
 
 def _lines_until(stream, offset: int, stop: int | None):
