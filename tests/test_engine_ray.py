@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,10 +30,22 @@ START_TIMEOUT = 90
 RUN_TIMEOUT = 120
 
 
+_TEMP: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_temp():
+    """Ray's session files (logs, sockets) in a folder of our own, removed at the end. Short: Ray's socket paths
+    must fit in 107 bytes."""
+    _TEMP["root"] = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    yield _TEMP["root"]
+    shutil.rmtree(_TEMP.pop("root"), ignore_errors=True)
+
+
 def _environment(**extra: str) -> dict[str, str]:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "PYTHONPATH": path, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
-            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra}
+            "RAY_TMPDIR": _TEMP["root"], "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra}
 
 
 def _free_port() -> int:
@@ -42,9 +55,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
+def ray_cluster(ray_temp):
     """The address of a two-node Ray cluster on this machine."""
-    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
+    temp = os.path.join(ray_temp, "ray")
     port = _free_port()
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--num-gpus", "0",
               "--object-store-memory", "200000000", "--disable-usage-stats"]
