@@ -46,6 +46,8 @@ def ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def annotate_on_ray(paths: tuple[str, ...], out: str, *, model_dir: str | None, all_scores: bool, precision: str,
                     batch_size: int, input_options: InputOptions, ray_options) -> None:
     """Annotate into the folder ``out`` (shards and ``manifest.json``), then exit as the local engine does."""
+    if out == "-":
+        raise ConfigError("--engine ray writes a folder of shards, not standard output: name a folder with --out")
     try:
         import ray  # noqa: F401
         import ray.data  # noqa: F401
