@@ -30,13 +30,18 @@ def open_parquet(path: Path) -> pq.ParquetFile:
         raise InputError(f"{path}: cannot read as Parquet: {error}") from None
 
 
-def read_parquet(path: Path, options: FieldOptions, report: ErrorReport) -> Iterator[Document]:
+def read_parquet(
+    path: Path, options: FieldOptions, report: ErrorReport, *, row_groups: list[int] | None = None,
+    first_record: int = 1,
+) -> Iterator[Document]:
+    """Documents of the Parquet file ``path`` (only ``row_groups``, whose first row is record number
+    ``first_record`` of the file, when given)."""
     parquet = open_parquet(path)
     fields = options.resolve(parquet.schema_arrow.names, where=str(path))
     batches = parquet.iter_batches(
-        batch_size=BATCH_ROWS, columns=_columns_to_read(fields, parquet.schema_arrow.names)
+        batch_size=BATCH_ROWS, columns=_columns_to_read(fields, parquet.schema_arrow.names), row_groups=row_groups
     )
-    yield from _documents(_rows(batches), fields, report, str(path))
+    yield from _documents(_rows(batches), fields, report, str(path), start=first_record)
 
 
 def read_hf_dataset(path: Path, options: FieldOptions, report: ErrorReport) -> Iterator[Document]:
@@ -90,8 +95,9 @@ def _documents(
     report: ErrorReport,
     source: str,
     extra: Mapping[str, Any] | None = None,
+    start: int = 1,
 ) -> Iterator[Document]:
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(rows, start=start):
         document = fields.to_document(row, report, source, record=number)
         if document is not None:
             yield document.with_metadata(**extra) if extra else document

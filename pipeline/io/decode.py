@@ -127,10 +127,11 @@ class binary_lines(Iterator[tuple[int, int, bytes]]):  # noqa: N801 -- used like
     An iterator class rather than a generator, so that it holds no reference to a line it has handed out
     (a 20 MB line should be in memory once, not twice)."""
 
-    def __init__(self, stream: BinaryIO | Iterable[bytes]) -> None:
+    def __init__(self, stream: BinaryIO | Iterable[bytes], *, first_line: int = 1, first_byte: int = 0) -> None:
+        """``first_line`` and ``first_byte``: where ``stream`` starts in its file (a slice of it)."""
         self._lines = iter(stream)
-        self._number = 0
-        self._offset = 0
+        self._number = first_line - 1
+        self._offset = first_byte
 
     def __next__(self) -> tuple[int, int, bytes]:
         raw = next(self._lines)

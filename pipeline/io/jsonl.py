@@ -20,10 +20,12 @@ TOO_DEEP = "invalid JSON: nested too deeply (arrays or objects inside each other
 
 
 def read_jsonl(
-    stream: BinaryIO, source: str, options: FieldOptions, decode_errors: str, report: ErrorReport
+    stream: BinaryIO, source: str, options: FieldOptions, decode_errors: str, report: ErrorReport,
+    *, first_line: int = 1, first_byte: int = 0, fields: FieldMap | None = None,
 ) -> Iterator[Document]:
-    fields: FieldMap | None = None
-    for number, offset, raw in binary_lines(stream):
+    """Documents of ``stream``. When it is a slice of ``source``, ``first_line`` and ``first_byte`` say where it
+    starts (so that problems are located in the whole file) and ``fields`` are those of the file's first record."""
+    for number, offset, raw in binary_lines(stream, first_line=first_line, first_byte=first_byte):
         try:
             line, bad = decode_utf8(raw, errors=decode_errors, strip_bom=number == 1, offset=offset)
         except InvalidUTF8 as error:
