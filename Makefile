@@ -17,7 +17,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
-	$(BIN)/pip install --quiet -e ".[test,bench]" "ruff>=0.6,<1"
+	$(BIN)/pip install --quiet -e ".[test,bench,ray]" "ruff>=0.6,<1"
 	touch $@
 
 labelstudio: $(LS_VENV)/.installed
