@@ -25,9 +25,9 @@ from pipeline.progress import progress as progress_bar
 @click.option("--resume", is_flag=True,
               help="Skip documents already written to OUT by an interrupted run (refused if the model, "
                    "--all-scores or --precision differ from that run's).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
-              help="bf16 is faster only on CPUs with AMX/AVX-512-bf16 (5.7x SLOWER on an AVX2-only CPU); "
-                   "scores may differ slightly.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="auto: bf16 on CPUs with AMX/AVX-512-bf16 and on GPUs that support it, fp32 elsewhere (said on "
+                   "standard error). bf16 is 5.7x SLOWER on an AVX2-only CPU; its scores may differ slightly.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True,
               help="Windows per forward pass (on a 2-core CPU 8 was fastest: 20% faster than 32; "
                    "on a GPU use 64 or more).")
@@ -44,10 +44,13 @@ def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores
     """
     from pipeline.batch import annotate_to_file, check_output, partial_path
     from pipeline.model.annotator import Annotator
+    from pipeline.model.precision import resolve_precision
 
     refuse_to_overwrite_inputs(out, paths)
     check_output(out)  # before the model loads and the work is done, not after
-    annotator = Annotator.load(model_dir, device=device, precision=precision, batch_size=batch_size,
+    chosen = resolve_precision(precision, device)
+    echo(chosen.describe())
+    annotator = Annotator.load(model_dir, device=device, precision=chosen.precision, batch_size=batch_size,
                                all_scores=all_scores)
     documents, report = input_options.read(paths)
     spans = written = 0
