@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.document import Document, stable_id
+from pipeline.document import Document
 from pipeline.model.assemble import Assembly, Decoder
 from pipeline.model.forward import predict_windows
-from pipeline.model.pieces import Piece, document_pieces
+from pipeline.model.pieces import Piece, document_pieces, prepare_document
 from pipeline.model.registry import current_model_dir
 from pipeline.model.store import ModelMeta, load_model_dir
 from pipeline.training_data import ACTOR_TARGET, BLAME_LABEL
@@ -136,21 +136,3 @@ class Annotator:
             result.append(outputs[position : position + count])
             position += count
         return result
-
-
-def prepare_document(item: str | Document) -> Document:
-    """``item`` as a document with its sentences (segmented when it has none)."""
-    document = _as_document(item)
-    if not document.sentences:
-        from pipeline.segment import segment_document
-
-        document = segment_document(document)
-    return document
-
-
-def _as_document(item: str | Document) -> Document:
-    if isinstance(item, Document):
-        return item
-    if isinstance(item, str):
-        return Document(stable_id(item), item)
-    raise TypeError(f"annotate expects a str or a Document, got {type(item).__name__}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipeline.document import Document
+from pipeline.document import Document, stable_id
 from pipeline.model.windows import Window, iter_document_windows
 
 
@@ -42,3 +42,21 @@ def document_pieces(tokenizer, document: Document, *, max_tokens: int, stride: i
             windows, first, index = [], stop, index + 1
         windows.append(window)
     yield Piece(document, index, windows, first, len(document.sentences), True)
+
+
+def prepare_document(item: str | Document) -> Document:
+    """``item`` as a document with its sentences (segmented when it has none)."""
+    document = _as_document(item)
+    if not document.sentences:
+        from pipeline.segment import segment_document
+
+        document = segment_document(document)
+    return document
+
+
+def _as_document(item: str | Document) -> Document:
+    if isinstance(item, Document):
+        return item
+    if isinstance(item, str):
+        return Document(stable_id(item), item)
+    raise TypeError(f"annotate expects a str or a Document, got {type(item).__name__}")
