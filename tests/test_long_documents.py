@@ -52,3 +52,37 @@ def test_a_long_document_gives_the_spans_of_whole_document_decoding(trained_mode
         assert text[span.start : span.end].strip() == text[span.start : span.end] != ""
     labelled = [s for s in got.sentences if s.labels]
     assert labelled and all(0 <= s.start < s.end <= len(text) for s in got.sentences)
+
+
+def test_sentence_labels_find_the_spans_of_each_sentence_as_a_full_scan_would():
+    import random
+
+    import numpy as np
+
+    from pipeline.document import Span
+    from pipeline.model.decode import sentence_labels
+
+    rng = random.Random(7)
+    bounds, position = [], 0
+    for _ in range(60):
+        start = position + rng.randint(0, 3)
+        end = start + rng.randint(0, 20)  # empty sentences too
+        bounds.append((start, end))
+        position = end
+    sentences = [Sentence(a, b) for a, b in bounds if b > a]
+    spans = []
+    for _ in range(80):
+        start = rng.randint(0, position - 1)
+        spans.append(Span(start, min(position, start + rng.randint(1, 30)), rng.choice("ab"),
+                          round(rng.random(), 4), "m"))
+    probs = np.zeros((len(sentences), 2), dtype=np.float32)
+    got = sentence_labels(sentences, probs, ["a", "b"], {}, spans)
+    for sentence, labelled in zip(sentences, got):
+        expected: dict[str, float] = {}
+        for span in spans:  # the full scan the binary search replaced, in the spans' order
+            if span.start < sentence.end and span.end > sentence.start:
+                expected[span.label] = round(max(expected.get(span.label, 0.0), span.score), 4)
+        assert list(labelled.labels.items()) == list(expected.items())
+    shuffled = list(reversed(sentences))  # unsorted sentences take the full scan
+    assert [s.labels for s in sentence_labels(shuffled, probs, ["a", "b"], {}, spans)] == [
+        s.labels for s in reversed(got)]
