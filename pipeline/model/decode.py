@@ -13,6 +13,7 @@ sentence head's and the span's score), so sentence and span outputs never contra
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -168,6 +169,7 @@ def sentence_labels(
     """Sentences with the labels the model asserts (score ≥ threshold, or a span of the label inside).
     With ``all_scores``, ``Sentence.scores`` holds every enabled label's score as well."""
     enabled_set = set(enabled if enabled is not None else sentence_thresholds)
+    inside = _spans_by_sentence(sentences, [s for s in spans if s.score is not None])
     result = []
     for row, sentence in enumerate(sentences):
         asserted: dict[str, float] = {}
@@ -180,10 +182,27 @@ def sentence_labels(
             threshold = sentence_thresholds.get(label)
             if threshold is not None and score >= threshold:
                 asserted[label] = score
-        for span in spans:
-            if span.start < sentence.end and span.end > sentence.start and span.score is not None:
-                asserted[span.label] = round(max(asserted.get(span.label, 0.0), span.score), 4)
+        for span in inside[row]:
+            asserted[span.label] = round(max(asserted.get(span.label, 0.0), span.score), 4)
         result.append(Sentence(sentence.start, sentence.end, asserted, every if all_scores else {}))
+    return result
+
+
+def _spans_by_sentence(sentences: Sequence[Sentence], spans: Sequence[Span]) -> list[list[Span]]:
+    """Per sentence, the spans that overlap it, in the order of ``spans``. Sorted sentences that do not overlap
+    (what the segmenter makes) take one binary search per span, not a pass over every span per sentence (which
+    made a long document quadratic)."""
+    starts = [s.start for s in sentences]
+    ends = [s.end for s in sentences]
+    ordered = all(ends[i] <= starts[i + 1] and starts[i] <= ends[i] for i in range(len(sentences) - 1))
+    if not ordered:
+        return [[p for p in spans if p.start < s.end and p.end > s.start] for s in sentences]
+    result: list[list[Span]] = [[] for _ in sentences]
+    for span in spans:
+        row = bisect_right(ends, span.start)  # the first sentence ending after the span starts
+        while row < len(sentences) and starts[row] < span.end:
+            result[row].append(span)
+            row += 1
     return result
 
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.model.base import checked_layer_count
+from pipeline.model.offset_tokenizer import OffsetTokenizer, read_json  # noqa: F401 (OffsetTokenizer: re-exported)
 
 # the row count oneDNN packs weights for: a batch of 8 windows of 256 tokens (any other size still works)
 _PACK_ROWS = 2048
@@ -36,7 +37,7 @@ def supports_inference_path(base_dir: Path) -> bool:
     """Can this base encoder directory be run by :class:`InferenceBert` and :class:`OffsetTokenizer`?"""
     try:
         config = json.loads((Path(base_dir) / "config.json").read_text(encoding="utf-8"))
-        tokenizer_config = _read_json(Path(base_dir) / "tokenizer_config.json")
+        tokenizer_config = read_json(Path(base_dir) / "tokenizer_config.json")
     except (OSError, ValueError):
         return False
     return (
@@ -47,40 +48,6 @@ def supports_inference_path(base_dir: Path) -> bool:
         and (Path(base_dir) / "tokenizer.json").is_file()
         and tokenizer_config.get("tokenizer_class", "BertTokenizer") in ("BertTokenizer", "BertTokenizerFast")
     )
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-class OffsetTokenizer:
-    """The slice of a transformers fast tokenizer that windowing uses: batch encoding with character offsets
-    and the ids of the special tokens."""
-
-    is_fast = True
-
-    def __init__(self, base_dir: Path):
-        from tokenizers import Tokenizer
-
-        base_dir = Path(base_dir)
-        self._tokenizer = Tokenizer.from_file(str(base_dir / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._tokenizer.no_truncation()
-        names = {**_read_json(base_dir / "special_tokens_map.json"), **_read_json(base_dir / "tokenizer_config.json")}
-        defaults = {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]"}
-        for role in ("cls_token", "sep_token", "pad_token", "bos_token", "eos_token"):
-            token = names.get(role, defaults.get(role))
-            if isinstance(token, dict):
-                token = token.get("content")
-            setattr(self, f"{role}_id", self._tokenizer.token_to_id(token) if token else None)
-
-    def __call__(self, texts: list[str], *, add_special_tokens: bool = False,
-                 return_offsets_mapping: bool = True) -> dict[str, list]:
-        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=add_special_tokens)
-        result: dict[str, list] = {"input_ids": [e.ids for e in encodings]}
-        if return_offsets_mapping:
-            result["offset_mapping"] = [e.offsets for e in encodings]
-        return result
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ between neighbours). Token indices never leave the model package: everything tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.document import Document
@@ -32,19 +32,25 @@ class Window:
 
 def tokenize_sentences(tokenizer, document: Document) -> list[tuple[list[int], list[tuple[int, int]]]]:
     """Token ids and document-level character offsets of each sentence of ``document``."""
-    if not document.sentences:
-        return []
-    texts = [document.text[s.start : s.end] for s in document.sentences]
-    encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
-    result = []
-    for sentence, ids, offsets in zip(document.sentences, encoded["input_ids"], encoded["offset_mapping"]):
-        shift = sentence.start
-        result.append((list(ids), [(a + shift, b + shift) for a, b in offsets]))
-    return result
+    return list(iter_tokenized_sentences(tokenizer, document))
+
+
+def iter_tokenized_sentences(tokenizer, document: Document, *, batch: int = 1024,
+                             ) -> Iterator[tuple[list[int], list[tuple[int, int]]]]:
+    """:func:`tokenize_sentences`, ``batch`` sentences at a time (a long document is never held tokenized
+    whole; the tokenizer encodes each sentence on its own, so the result is the same)."""
+    sentences = document.sentences
+    for begin in range(0, len(sentences), batch):
+        chunk = sentences[begin : begin + batch]
+        texts = [document.text[s.start : s.end] for s in chunk]
+        encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        for sentence, ids, offsets in zip(chunk, encoded["input_ids"], encoded["offset_mapping"]):
+            shift = sentence.start
+            yield list(ids), [(a + shift, b + shift) for a, b in offsets]
 
 
 def pack_windows(
-    tokenized: Sequence[tuple[list[int], list[tuple[int, int]]]],
+    tokenized: Iterable[tuple[list[int], list[tuple[int, int]]]],
     *,
     max_tokens: int,
     stride: int,
@@ -105,14 +111,17 @@ def pack_windows(
 
 def document_windows(tokenizer, document: Document, *, max_tokens: int, stride: int) -> list[Window]:
     """All windows of one document (whose sentences must already be set)."""
-    return list(
-        pack_windows(
-            tokenize_sentences(tokenizer, document),
-            max_tokens=max_tokens,
-            stride=stride,
-            cls_id=_first_not_none(tokenizer.cls_token_id, tokenizer.bos_token_id),
-            sep_id=_first_not_none(tokenizer.sep_token_id, tokenizer.eos_token_id),
-        )
+    return list(iter_document_windows(tokenizer, document, max_tokens=max_tokens, stride=stride))
+
+
+def iter_document_windows(tokenizer, document: Document, *, max_tokens: int, stride: int) -> Iterator[Window]:
+    """The windows of :func:`document_windows`, made as they are read."""
+    return pack_windows(
+        iter_tokenized_sentences(tokenizer, document),
+        max_tokens=max_tokens,
+        stride=stride,
+        cls_id=_first_not_none(tokenizer.cls_token_id, tokenizer.bos_token_id),
+        sep_id=_first_not_none(tokenizer.sep_token_id, tokenizer.eos_token_id),
     )
 
 

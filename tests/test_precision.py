@@ -1,0 +1,54 @@
+"""--precision auto: bf16 only where the hardware runs it natively (faked CPU flags and GPUs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.model.precision import cpu_flags, resolve_precision
+
+SAPPHIRE_RAPIDS = "fpu sse2 avx2 avx512f avx512bw avx512_bf16 amx_bf16 amx_tile amx_int8"
+COOPER_LAKE = "fpu sse2 avx2 avx512f avx512bw avx512_bf16"
+SKYLAKE_X = "fpu sse2 avx2 avx512f avx512bw avx512_vnni"  # oneDNN emulates bf16 here: slower, so fp32
+EPYC_ROME = "fpu sse2 avx2 fma"
+
+
+def _flags(line: str):
+    return lambda: frozenset(line.split())
+
+
+@pytest.mark.parametrize(("flags", "expected", "reason"), [
+    (SAPPHIRE_RAPIDS, "bf16", "CPU has AMX"),
+    (COOPER_LAKE, "bf16", "CPU has AVX-512-bf16"),
+    (SKYLAKE_X, "fp32", "neither AMX nor AVX-512-bf16"),
+    (EPYC_ROME, "fp32", "neither AMX nor AVX-512-bf16"),
+])
+def test_auto_on_the_cpu_follows_the_cpu_flags(flags, expected, reason):
+    chosen = resolve_precision("auto", "cpu", flags=_flags(flags))
+    assert chosen.precision == expected
+    assert reason in chosen.reason
+    assert chosen.describe().startswith(f"precision: {expected} (")
+
+
+def test_auto_is_fp32_where_the_flags_cannot_be_read():
+    assert resolve_precision("auto", "cpu", flags=lambda: None).precision == "fp32"
+
+
+@pytest.mark.parametrize(("supported", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_auto_on_cuda_asks_the_card(supported, expected):
+    chosen = resolve_precision("auto", "cuda:1", flags=_flags(EPYC_ROME), cuda_bf16=lambda: supported)
+    assert chosen.precision == expected
+
+
+def test_auto_elsewhere_is_fp32_and_an_explicit_choice_is_kept():
+    assert resolve_precision("auto", "mps", flags=_flags(SAPPHIRE_RAPIDS)).precision == "fp32"
+    assert resolve_precision("bf16", "cpu", flags=_flags(EPYC_ROME)).precision == "bf16"
+    assert resolve_precision("fp32", "cpu", flags=_flags(SAPPHIRE_RAPIDS)).precision == "fp32"
+    with pytest.raises(ValueError):
+        resolve_precision("fp16", "cpu")
+
+
+def test_cpu_flags_are_read_from_a_cpuinfo_file(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Xeon\nflags\t\t: fpu avx2 amx_bf16\n\nprocessor\t: 1\n")
+    assert cpu_flags(str(cpuinfo)) == {"fpu", "avx2", "amx_bf16"}
+    assert cpu_flags(str(tmp_path / "missing")) is None
