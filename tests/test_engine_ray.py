@@ -117,7 +117,10 @@ def test_a_local_ray_instance_writes_parquet_shards_and_a_manifest(tmp_path, tra
     assert [(e["output"], e["records"]) for e in manifest["shards"]] == [
         ("part-00000.parquet", 4), ("part-00001.parquet", 4), ("part-00002.parquet", 1)]
     version = json.loads((Path(trained_model) / "framing-model.json").read_text(encoding="utf-8"))["version"]
-    assert manifest["settings"] == {"model_version": version, "all_scores": False, "precision": "fp32"}
+    from pipeline.model.precision import resolve_precision
+
+    resolved = resolve_precision("auto", "cpu").precision  # the default, resolved once on the driver
+    assert manifest["settings"] == {"model_version": version, "all_scores": False, "precision": resolved}
     assert [r["id"] for r in _shard_records(out)] == ids
 
 
