@@ -45,6 +45,7 @@ class DataSource:
 
 
 SUPERVISION_KINDS = ("spans", "entity-roles", "teacher")
+CACHE_DTYPES = ("float32", "float16", "bfloat16")  # kept in step with pipeline.model.frozen_cache.DTYPES
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Hyperparameters:
     frozen_layers: int = 0  # lowest encoder layers kept frozen (less compute, smaller model directory)
     # compute the frozen layers' output once per window and train only the layers above (pipeline.model.frozen_cache)
     cache_frozen: bool = False
+    cache_dtype: str = "float32"  # of the cached states: float16 halves their memory, float32 is exact
     sentence_loss_weight: float = 1.0
     pos_weight_cap: float = 10.0  # cap on the per-label positive-class weight of the loss
     min_label_examples: int = 30  # fewer positive training sentences: the label is reported, never emitted
@@ -171,6 +173,8 @@ def _build(cls: type, values: Any, where: str) -> Any:
             raise ConfigError(f"{where}.attention_dropout: expected a number in [0, 1) or null, got {value!r}")
         elif name == "training_seed" and value is not None and not _whole_number(value):
             raise ConfigError(f"{where}.training_seed: expected a whole number or null, got {value!r}")
+        elif name == "cache_dtype" and value not in CACHE_DTYPES:
+            raise ConfigError(f"{where}.cache_dtype: expected one of {', '.join(CACHE_DTYPES)}, got {value!r}")
         elif name == "encoder_layers" and value is not None and not _whole_number(value, 1):
             raise ConfigError(f"{where}.encoder_layers: expected a whole number >= 1 or null, got {value!r}")
         kwargs[name] = value
