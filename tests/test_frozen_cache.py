@@ -128,17 +128,19 @@ def test_a_saved_cache_is_read_back_and_the_lower_layers_do_not_run_again(tmp_pa
     model = FramingModel(encoder, 4, dropout=0.0).eval()
     freeze_embeddings(model, 1)
     inputs = batch(50)
-    model.cache_frozen_layers(1, "float16")
+    folder = tmp_path / "cache"
+    model.cache_frozen_layers(1, "float16", folder=folder, base="b")
     with torch.no_grad():
         expected = model(*inputs)
-    model.frozen_cache.save(tmp_path / "cache")
-    model.frozen_cache.save(tmp_path / "cache")  # nothing new: no second shard
-    assert len(list((tmp_path / "cache").glob("shard-*.safetensors"))) == 1
+    model.frozen_cache.save()
+    model.frozen_cache.save()  # nothing new: no second shard
+    assert len(list(folder.glob("shard-*.safetensors"))) == 1
 
-    model.cache_frozen_layers(1, "float32")
-    assert model.frozen_cache.load(tmp_path / "cache") == 0  # written as float16: not this cache's
-    model.cache_frozen_layers(1, "float16")
-    assert model.frozen_cache.load(tmp_path / "cache") == 3
+    model.cache_frozen_layers(1, "float32", folder=folder, base="b")
+    with pytest.raises(ValueError, match="another base, cache_dtype or frozen_layers"):
+        model.frozen_cache.load()  # written as float16: not this cache's
+    model.cache_frozen_layers(1, "float16", folder=folder, base="b")
+    assert model.frozen_cache.load() == 3
 
     def refuse(**_):
         raise AssertionError("the lower layers ran again")
@@ -176,3 +178,27 @@ def test_an_unknown_cache_dtype_is_refused(tiny_encoder_dir):
 
     with pytest.raises(ConfigError, match="cache_dtype: expected one of float32, float16, bfloat16"):
         tiny_config(tiny_encoder_dir, cache_frozen=True, frozen_layers=1, cache_dtype="int8")
+
+
+def test_a_cache_dir_is_kept_and_a_second_run_reads_it(dropout_free_encoder_dir, tmp_path, monkeypatch):
+    from pipeline.errors import ConfigError
+    from pipeline.model import frozen_cache
+
+    tokenizer = load_tokenizer(dropout_free_encoder_dir)
+    data = prepared(tokenizer, toy_documents(2))
+    shared = tmp_path / "shared-cache"
+    config = tiny_config(dropout_free_encoder_dir, epochs=2, frozen_layers=1, cache_frozen=True,
+                         cache_dir=str(shared))
+    train(config, tmp_path / "first", prepared=data, progress=False)
+    assert list(shared.glob("shard-*.safetensors"))  # kept after the run
+    fills = []
+    original = frozen_cache.FrozenLayerCache._fill
+    monkeypatch.setattr(frozen_cache.FrozenLayerCache, "_fill", lambda self, *a: fills.append(1) or original(self, *a))
+    other = tiny_config(dropout_free_encoder_dir, epochs=3, learning_rate=1e-3, frozen_layers=1, cache_frozen=True,
+                        cache_dir=str(shared))
+    train(other, tmp_path / "second", prepared=data, progress=False)
+    assert not fills
+    half = tiny_config(dropout_free_encoder_dir, epochs=1, cache_frozen=True, cache_dir=str(shared),
+                         frozen_layers=1, cache_dtype="float16")
+    with pytest.raises(ConfigError, match="another base, cache_dtype or frozen_layers"):
+        train(half, tmp_path / "third", prepared=data, progress=False)

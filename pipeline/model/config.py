@@ -80,6 +80,9 @@ class Hyperparameters:
     # compute the frozen layers' output once per window and train only the layers above (pipeline.model.frozen_cache)
     cache_frozen: bool = False
     cache_dtype: str = "float32"  # of the cached states: float16 halves their memory, float32 is exact
+    # a folder that keeps the cached states after the run, for other runs on the same base and frozen depth (a
+    # sweep computes the lower layers once); null: beside the checkpoint, removed with it
+    cache_dir: str | None = None
     sentence_loss_weight: float = 1.0
     pos_weight_cap: float = 10.0  # cap on the per-label positive-class weight of the loss
     min_label_examples: int = 30  # fewer positive training sentences: the label is reported, never emitted

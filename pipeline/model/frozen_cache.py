@@ -55,14 +55,16 @@ class FrozenLayerCache:
     """Runs an encoder whose embeddings and lowest ``layers`` layers are frozen, caching their output per window
     (keyed by the window's token ids)."""
 
-    def __init__(self, encoder: nn.Module, layers: int, dtype: str = "float32"):
+    def __init__(self, encoder: nn.Module, layers: int, dtype: str = "float32", *, folder: Path | None = None,
+                 base: str = ""):
         all_layers = list(_layer_list_owner(encoder).layer)
         if not 0 < layers < len(all_layers):
             raise ValueError(f"the frozen-layer cache needs 0 < frozen_layers < {len(all_layers)}, got {layers}")
         self.lower = _view(encoder, all_layers[:layers], None)
         self.upper = _view(encoder, all_layers[layers:], _GivenHidden())
         self._lower_modules = [encoder.embeddings, *all_layers[:layers]]
-        self.dtype, self.layers = dtype, layers
+        self.dtype, self.layers, self.base = dtype, layers, base
+        self.folder = folder  # where ``save`` and ``load`` keep the states
         self.store: dict[str, torch.Tensor] = {}  # SHA-1 of the window's token ids -> its hidden states
         self._saved: set[str] = set()
 
@@ -91,10 +93,11 @@ class FrozenLayerCache:
         for row, (key, length) in enumerate(zip(keys, lengths)):
             self.store.setdefault(key, hidden[row, :length].detach().cpu().to(DTYPES[self.dtype]).clone())
 
-    def save(self, folder: Path) -> None:
+    def save(self) -> None:
         """Write the states computed since the last save as one more shard (atomically: temp file, rename)."""
         new = {key: self.store[key] for key in self.store.keys() - self._saved}
-        if not new:
+        folder = self.folder
+        if not new or folder is None:
             return
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "cache.json").write_text(json.dumps(self._identity()))
@@ -104,12 +107,16 @@ class FrozenLayerCache:
         temporary.rename(shard)
         self._saved.update(new)
 
-    def load(self, folder: Path) -> int:
-        """Read the shards ``save`` wrote; none when the folder is missing or was written for another dtype or
-        depth. Returns how many windows were read."""
-        meta = folder / "cache.json"
-        if not meta.is_file() or json.loads(meta.read_text()) != self._identity():
+    def load(self) -> int:
+        """Read the shards ``save`` wrote (none when the folder is missing); return how many windows were read.
+        A ValueError when the folder holds the states of another base, dtype or depth."""
+        folder = self.folder
+        meta = folder / "cache.json" if folder is not None else None
+        if meta is None or not meta.is_file():
             return 0
+        if json.loads(meta.read_text()) != self._identity():
+            raise ValueError(f"{folder} holds the frozen-layer states of another base, cache_dtype or frozen_layers "
+                             f"({meta.read_text().strip()}); give this run another cache_dir")
         for shard in sorted(folder.glob("shard-*.safetensors")):
             loaded = load_file(str(shard))
             self.store.update(loaded)
@@ -117,4 +124,4 @@ class FrozenLayerCache:
         return len(self._saved)
 
     def _identity(self) -> dict:
-        return {"dtype": self.dtype, "frozen_layers": self.layers}
+        return {"base": self.base, "dtype": self.dtype, "frozen_layers": self.layers}

@@ -141,7 +141,7 @@ def save_progress(out_dir: Path, model, optimizer, state: dict) -> None:
     """The checkpoint, and the frozen-layer states computed since the last one (a resumed run reads them back)."""
     save_checkpoint(out_dir / CHECKPOINT_DIR, model, optimizer, state)
     if model.frozen_cache is not None:
-        model.frozen_cache.save(out_dir / FROZEN_CACHE_DIR)
+        model.frozen_cache.save()
 
 
 def load_checkpoint(directory: Path, model, optimizer) -> dict:
@@ -266,11 +266,17 @@ def train(
     if hp.cache_frozen:
         if not hp.frozen_layers:
             raise ConfigError("cache_frozen: true needs frozen_layers >= 1 (the layers whose output is cached)")
-        model.cache_frozen_layers(hp.frozen_layers, hp.cache_dtype)
-        if resume:
-            model.frozen_cache.load(out_dir / FROZEN_CACHE_DIR)
+        # a cache_dir outlives the run (other runs on the same base and depth read it); the default one goes with it
+        folder = config.resolve(hp.cache_dir) if hp.cache_dir else out_dir / FROZEN_CACHE_DIR
+        model.cache_frozen_layers(hp.frozen_layers, hp.cache_dtype, folder=folder,
+                                  base=str(resolve_base_model(config.base_model, relative_to=Path(config.base_dir))))
+        if resume or hp.cache_dir:
+            try:
+                model.frozen_cache.load()
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
         else:
-            shutil.rmtree(out_dir / FROZEN_CACHE_DIR, ignore_errors=True)  # an earlier, abandoned run's
+            shutil.rmtree(folder, ignore_errors=True)  # an earlier, abandoned run's
     pad_id = tokenizer.pad_token_id or 0
     train_rows, validation_rows = data.train_rows, data.validation_rows
     if not train_rows:
@@ -371,7 +377,8 @@ def train(
     bar.close()
     state["seconds"] = time.monotonic() - began
     model.frozen_cache = None  # its memory goes; thresholds are tuned on the plain forward pass
-    shutil.rmtree(out_dir / FROZEN_CACHE_DIR, ignore_errors=True)
+    if not hp.cache_dir:
+        shutil.rmtree(out_dir / FROZEN_CACHE_DIR, ignore_errors=True)
     return finish(config, out_dir, model, tokenizer, data, state, device=str(device))
 
 
