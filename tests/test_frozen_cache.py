@@ -189,8 +189,12 @@ def test_a_cache_dir_is_kept_and_a_second_run_reads_it(dropout_free_encoder_dir,
     shared = tmp_path / "shared-cache"
     config = tiny_config(dropout_free_encoder_dir, epochs=2, frozen_layers=1, cache_frozen=True,
                          cache_dir=str(shared))
-    train(config, tmp_path / "first", prepared=data, progress=False)
+    first = train(config, tmp_path / "first", prepared=data, progress=False)
     assert list(shared.glob("shard-*.safetensors"))  # kept after the run
+    from pipeline.model.config import load_config
+
+    saved = load_config(first / "config.yaml")
+    assert saved.resolve(saved.hyperparameters.cache_dir) == shared.resolve()  # the saved config names the same folder
     fills = []
     original = frozen_cache.FrozenLayerCache._fill
     monkeypatch.setattr(frozen_cache.FrozenLayerCache, "_fill", lambda self, *a: fills.append(1) or original(self, *a))

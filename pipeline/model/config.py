@@ -243,6 +243,9 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
     taxonomy = moved(config.taxonomy) if config.taxonomy else None
     distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher)) if config.distil else None
     initial = moved(config.initial_weights) if config.initial_weights else None
+    hyperparameters = config.hyperparameters
+    if hyperparameters.cache_dir:
+        hyperparameters = dataclasses.replace(hyperparameters, cache_dir=moved(hyperparameters.cache_dir))
     saved = dataclasses.replace(config, data=data, base_model=base_model, taxonomy=taxonomy, distil=distil,
-                                initial_weights=initial)
+                                initial_weights=initial, hyperparameters=hyperparameters)
     return yaml.safe_dump(saved.to_dict(), sort_keys=False, allow_unicode=True)
