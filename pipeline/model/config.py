@@ -45,6 +45,7 @@ class DataSource:
 
 
 SUPERVISION_KINDS = ("spans", "entity-roles", "teacher")
+CACHE_DTYPES = ("float32", "float16", "bfloat16")  # kept in step with pipeline.model.frozen_cache.DTYPES
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,10 @@ class Hyperparameters:
     frozen_layers: int = 0  # lowest encoder layers kept frozen (less compute, smaller model directory)
     # compute the frozen layers' output once per window and train only the layers above (pipeline.model.frozen_cache)
     cache_frozen: bool = False
+    cache_dtype: str = "float32"  # of the cached states: float16 halves their memory, float32 is exact
+    # a folder that keeps the cached states after the run, for other runs on the same base and frozen depth (a
+    # sweep computes the lower layers once); null: beside the checkpoint, removed with it
+    cache_dir: str | None = None
     sentence_loss_weight: float = 1.0
     pos_weight_cap: float = 10.0  # cap on the per-label positive-class weight of the loss
     min_label_examples: int = 30  # fewer positive training sentences: the label is reported, never emitted
@@ -171,6 +176,8 @@ def _build(cls: type, values: Any, where: str) -> Any:
             raise ConfigError(f"{where}.attention_dropout: expected a number in [0, 1) or null, got {value!r}")
         elif name == "training_seed" and value is not None and not _whole_number(value):
             raise ConfigError(f"{where}.training_seed: expected a whole number or null, got {value!r}")
+        elif name == "cache_dtype" and value not in CACHE_DTYPES:
+            raise ConfigError(f"{where}.cache_dtype: expected one of {', '.join(CACHE_DTYPES)}, got {value!r}")
         elif name == "encoder_layers" and value is not None and not _whole_number(value, 1):
             raise ConfigError(f"{where}.encoder_layers: expected a whole number >= 1 or null, got {value!r}")
         kwargs[name] = value
@@ -236,6 +243,9 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
     taxonomy = moved(config.taxonomy) if config.taxonomy else None
     distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher)) if config.distil else None
     initial = moved(config.initial_weights) if config.initial_weights else None
+    hyperparameters = config.hyperparameters
+    if hyperparameters.cache_dir:
+        hyperparameters = dataclasses.replace(hyperparameters, cache_dir=moved(hyperparameters.cache_dir))
     saved = dataclasses.replace(config, data=data, base_model=base_model, taxonomy=taxonomy, distil=distil,
-                                initial_weights=initial)
+                                initial_weights=initial, hyperparameters=hyperparameters)
     return yaml.safe_dump(saved.to_dict(), sort_keys=False, allow_unicode=True)

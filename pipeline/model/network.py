@@ -23,10 +23,10 @@ class FramingModel(nn.Module):
         # set by ``cache_frozen_layers`` while training: the frozen lower layers' output is computed once per window
         self.frozen_cache = None
 
-    def cache_frozen_layers(self, layers: int) -> None:
+    def cache_frozen_layers(self, layers: int, dtype: str = "float32", **saving) -> None:
         from pipeline.model.frozen_cache import FrozenLayerCache
 
-        self.frozen_cache = FrozenLayerCache(self.encoder, layers)
+        self.frozen_cache = FrozenLayerCache(self.encoder, layers, dtype, **saving)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_sentence: torch.Tensor

@@ -36,6 +36,7 @@ from pipeline.model.store import (
 from pipeline.model.thresholds import best_threshold, tune_thresholds
 
 CHECKPOINT_DIR = "checkpoint"
+FROZEN_CACHE_DIR = "frozen-cache"  # beside the checkpoint: the cached frozen-layer states (cache_frozen)
 
 
 # -- batches ------------------------------------------------------------------------------------------------
@@ -134,6 +135,13 @@ def save_checkpoint(directory: Path, model, optimizer, state: dict) -> None:
     (temporary / "state.json").write_text(json.dumps({**state, "optimizer_steps": optimizer_steps}, indent=1))
     shutil.rmtree(directory, ignore_errors=True)
     temporary.rename(directory)
+
+
+def save_progress(out_dir: Path, model, optimizer, state: dict) -> None:
+    """The checkpoint, and the frozen-layer states computed since the last one (a resumed run reads them back)."""
+    save_checkpoint(out_dir / CHECKPOINT_DIR, model, optimizer, state)
+    if model.frozen_cache is not None:
+        model.frozen_cache.save()
 
 
 def load_checkpoint(directory: Path, model, optimizer) -> dict:
@@ -258,7 +266,17 @@ def train(
     if hp.cache_frozen:
         if not hp.frozen_layers:
             raise ConfigError("cache_frozen: true needs frozen_layers >= 1 (the layers whose output is cached)")
-        model.cache_frozen_layers(hp.frozen_layers)
+        # a cache_dir outlives the run (other runs on the same base and depth read it); the default one goes with it
+        folder = config.resolve(hp.cache_dir) if hp.cache_dir else out_dir / FROZEN_CACHE_DIR
+        model.cache_frozen_layers(hp.frozen_layers, hp.cache_dtype, folder=folder,
+                                  base=str(resolve_base_model(config.base_model, relative_to=Path(config.base_dir))))
+        if resume or hp.cache_dir:
+            try:
+                model.frozen_cache.load()
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+        else:
+            shutil.rmtree(folder, ignore_errors=True)  # an earlier, abandoned run's
     pad_id = tokenizer.pad_token_id or 0
     train_rows, validation_rows = data.train_rows, data.validation_rows
     if not train_rows:
@@ -335,7 +353,7 @@ def train(
                 on_progress(state["step"], total_steps)
             if state["step"] % hp.checkpoint_every == 0 or state["batch"] == total_batches:
                 state["seconds"] = time.monotonic() - began
-                save_checkpoint(checkpoint_dir, model, optimizer, state)
+                save_progress(out_dir, model, optimizer, state)
         epoch_done = state["batch"] % batches_per_epoch == 0 or state["batch"] == total_batches
         if epoch_done and validation_rows and validate_each_epoch:
             arrays = validation_arrays(model, validation_rows, pad_id, len(labels), hp.batch_size * 2)
@@ -353,12 +371,14 @@ def train(
             model.train()
         if stop_after_steps is not None and state["step"] >= stop_after_steps:
             state["seconds"] = time.monotonic() - began
-            save_checkpoint(checkpoint_dir, model, optimizer, state)
+            save_progress(out_dir, model, optimizer, state)
             bar.close()
             return out_dir
     bar.close()
     state["seconds"] = time.monotonic() - began
     model.frozen_cache = None  # its memory goes; thresholds are tuned on the plain forward pass
+    if not hp.cache_dir:
+        shutil.rmtree(out_dir / FROZEN_CACHE_DIR, ignore_errors=True)
     return finish(config, out_dir, model, tokenizer, data, state, device=str(device))
 
 
