@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.engines.manifest import Manifest
-from pipeline.engines.shards import ReadOptions, plan_shards, read_shard
+from pipeline.engines.shards import plan_shards, read_shard
 from pipeline.errors import ConfigError, InputError
 from pipeline.io import ErrorReport, read_documents
+from pipeline.io.fields import ReadOptions
 
 
 def _jsonl(path, count, bad_lines=(), no_text=()):

@@ -57,7 +57,6 @@ def annotate_on_ray(paths: tuple[str, ...], out: str, *, model_dir: str | None, 
 
     from pipeline.batch import run_settings
     from pipeline.engines.ray import ModelOptions, annotate_with_ray
-    from pipeline.engines.shards import ReadOptions
     from pipeline.io import ErrorReport
     from pipeline.model.annotator import Annotator
     from pipeline.model.registry import current_model_dir
@@ -66,8 +65,7 @@ def annotate_on_ray(paths: tuple[str, ...], out: str, *, model_dir: str | None, 
     checked = Annotator.load(model_path, precision=precision, all_scores=all_scores)  # a bad model: exit 2 now
     settings = run_settings(checked)
     del checked
-    read = ReadOptions(input_options.input_format, input_options.id_field, input_options.text_field,
-                       input_options.metadata_fields, input_options.encoding_errors, input_options.delimiter)
+    read = input_options.reading()
     report = ErrorReport(on_problem=_print_problem)
     model = ModelOptions(model_path, precision, batch_size, all_scores)
     result = annotate_with_ray(list(paths), out, model, read, ray_options, report, settings=settings, notify=echo)

@@ -20,20 +20,17 @@ import click
 
 from pipeline.errors import ConfigError
 from pipeline.io import FORMATS, DocumentStream, ErrorReport, Problem, read_documents
+from pipeline.io.fields import ReadOptions
 from pipeline.progress import echo
 
 BAD_RECORDS_EXIT_STATUS = 1
 
 
 @dataclass(frozen=True)
-class InputOptions:
-    input_format: str | None = None
-    id_field: str | None = None
-    text_field: str | None = None
-    metadata_fields: tuple[str, ...] | None = None
-    encoding_errors: str = "strict"
+class InputOptions(ReadOptions):
+    """The read options, and what the command does with bad records."""
+
     skip_errors: bool = False
-    delimiter: str | None = None
 
     def read(self, paths: Iterable[str]) -> tuple[DocumentStream, ErrorReport]:
         """The documents of ``paths`` and the report their problems go to (each printed as it happens)."""

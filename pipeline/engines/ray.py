@@ -29,9 +29,10 @@ from typing import Any
 
 from pipeline.batch import annotation_record
 from pipeline.engines.manifest import Manifest
-from pipeline.engines.shards import ReadOptions, Shard, plan_shards, read_shard
+from pipeline.engines.shards import Shard, plan_shards, read_shard
 from pipeline.errors import ConfigError, FramingError, InputError
 from pipeline.io import ErrorReport, Problem
+from pipeline.io.fields import ReadOptions
 from pipeline.io.problems import SeenIds
 from pipeline.io.records import dumps
 

@@ -24,28 +24,13 @@ from pipeline.errors import ConfigError, InputError
 from pipeline.io import ErrorReport, Problem, read_documents
 from pipeline.io.arrow import open_parquet, read_parquet
 from pipeline.io.decode import bom_encoding, first_surrogate, printable
-from pipeline.io.fields import FieldOptions
+from pipeline.io.fields import FieldOptions, ReadOptions
 from pipeline.io.jsonl import first_record_fields, read_jsonl
 from pipeline.io.problems import SeenIds
 from pipeline.io.read import EXTENSIONS, HF_MARKERS
 from pipeline.io.text import iter_text_files, read_text_file
 
 GLOB_CHARACTERS = "*?["
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """The input options of ``framing annotate`` (``--format``, ``--id-field``, ...), as plain data."""
-
-    input_format: str | None = None
-    id_field: str | None = None
-    text_field: str | None = None
-    metadata_fields: tuple[str, ...] | None = None
-    encoding_errors: str = "strict"
-    delimiter: str | None = None
-
-    def field_options(self) -> FieldOptions:
-        return FieldOptions(self.id_field, self.text_field, self.metadata_fields, self.encoding_errors)
 
 
 @dataclass(frozen=True)

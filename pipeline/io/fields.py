@@ -15,7 +15,7 @@ skips ids already written) never loses a document.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from pipeline.document import Document, stable_id
@@ -183,3 +183,23 @@ def make_document(
         why = f"{why_empty}; " if why_empty else ""
         report.warning(source, f"empty document ({why}kept, flagged metadata.empty = true)", **where)
     return Document(final_id, text, metadata)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How inputs are read (``--format``, ``--id-field``, ...), as plain data: the CLI's input options and the
+    Ray engine's workers share it."""
+
+    input_format: str | None = None
+    id_field: str | None = None
+    text_field: str | None = None
+    metadata_fields: tuple[str, ...] | None = None
+    encoding_errors: str = "strict"
+    delimiter: str | None = None
+
+    def reading(self) -> ReadOptions:
+        """These options alone (without what a subclass adds)."""
+        return ReadOptions(**{f.name: getattr(self, f.name) for f in fields(ReadOptions)})
+
+    def field_options(self) -> FieldOptions:
+        return FieldOptions(self.id_field, self.text_field, self.metadata_fields, self.encoding_errors)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -137,14 +137,14 @@ def check_sources(config: TrainConfig) -> None:
 
 
 def supervised_windows(documents: Iterable[Document], tokenizer, labels: list[str], hp,
-                       auxiliary: list[str]) -> list[dict]:
-    """Training window rows of segmented documents; a window without a single supervised (sentence, label) pair
-    teaches nothing and is skipped."""
-    return [
-        row for row in iter_window_rows(documents, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
-                                        auxiliary=auxiliary)
-        if any(any(flags) for flags in row["sentence_supervised"])
-    ]
+                       auxiliary: list[str], transform: Callable[[dict], dict] | None = None) -> list[dict]:
+    """Training window rows of segmented documents (each passed through ``transform``, if given); a window
+    without a single supervised (sentence, label) pair teaches nothing and is skipped."""
+    rows = iter_window_rows(documents, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
+                            auxiliary=auxiliary)
+    if transform is not None:
+        rows = map(transform, rows)
+    return [row for row in rows if any(any(flags) for flags in row["sentence_supervised"])]
 
 
 def distilled_windows(config: TrainConfig, documents: list[Document], tokenizer, labels: list[str], hp,
@@ -158,10 +158,8 @@ def distilled_windows(config: TrainConfig, documents: list[Document], tokenizer,
     teacher = load_teacher(config.resolve(settings.teacher), settings.device)
     shown = progress_bar(documents, total=len(documents), desc=f"teacher {teacher.model_version}", enabled=progress)
     scores = score_documents(teacher, shown, labels)
-    rows = (soften_row(row, scores[row["doc_id"]], settings.weight)
-            for row in iter_window_rows(documents, tokenizer, labels, max_tokens=hp.max_tokens, stride=hp.stride,
-                                        auxiliary=auxiliary))
-    return [row for row in rows if any(any(flags) for flags in row["sentence_supervised"])]
+    return supervised_windows(documents, tokenizer, labels, hp, auxiliary,
+                              transform=lambda row: soften_row(row, scores[row["doc_id"]], settings.weight))
 
 
 def _digest(paths: Iterable[Path]) -> str:
