@@ -122,3 +122,74 @@ def test_initial_weights_start_training_from_an_existing_version(trained_model, 
     assert all((start[name].float() == trained[name].float()).all() for name in start)  # no step moved them
     assert load_config(out / "config.yaml").resolve(load_config(out / "config.yaml").initial_weights) == \
         trained_model.resolve()
+
+
+def test_the_teacher_teaches_only_the_labels_it_is_given(trained_model):  # noqa: F811
+    teacher = load_teacher(trained_model)
+    document = toy_documents(1)[0]
+    scores = score_documents(teacher, [document], ["loaded_language", "doubt"], taught=["loaded_language"])
+    assert list(scores[document.id].scored) == [True, False]
+    # the teacher emits loaded_language only: asked to teach doubt alone, it has nothing to teach
+    with pytest.raises(ConfigError, match="emits none of the labels it should teach"):
+        score_documents(teacher, [document], ["loaded_language", "doubt"], taught=["doubt"])
+    with pytest.raises(ConfigError, match="distil.labels: no_such_label not among the student's labels"):
+        score_documents(teacher, [document], ["loaded_language", "doubt"], taught=["no_such_label"])
+
+
+def test_held_out_texts_are_never_shown_to_the_teacher(trained_model, tiny_encoder_dir, tmp_path,  # noqa: F811
+                                                       monkeypatch):
+    """A held-out test set's document may also be training text of another source (the seed test set's PTC
+    articles are SemEval-2023 training articles): it keeps its gold targets, and the teacher never scores it."""
+    import pipeline.model.distil as distil
+    from pipeline.standoff import text_sha1
+
+    documents = toy_documents(2)
+    held = documents[0]
+    root = tmp_path / "data"
+    (root / "semeval2025-task10-en" / "raw-documents").mkdir(parents=True)
+    (root / "semeval2025-task10-en" / "raw-documents" / f"{held.id}.txt").write_text(held.text, encoding="utf-8")
+    sentence = held.sentences[0]
+    unit = {"corpus": "semeval2025", "doc_id": held.id, "start": sentence.start, "end": sentence.end,
+            "sha1": text_sha1(held.text[sentence.start:sentence.end]), "split": "test", "annotator": "a",
+            "guideline_version": "1", "spans": []}
+    (tmp_path / "test-set.jsonl").write_text(json.dumps(unit) + "\n", encoding="utf-8")
+    monkeypatch.setenv("FRAMING_DATA_ROOT", str(root))
+    (tmp_path / "toy.jsonl").write_text("".join(json.dumps(d.to_dict()) + "\n" for d in documents), encoding="utf-8")
+    config = tiny_config(tiny_encoder_dir).to_dict()
+    config.update(labels=LABELS, validation_fraction=0.3,
+                  distil={"teacher": str(trained_model), "labels": ["loaded_language"],
+                          "held_out": [str(tmp_path / "test-set.jsonl")]},
+                  data=[{"format": "records", "path": str(tmp_path / "toy.jsonl")}])
+    shown: list[str] = []
+    scored = distil.score_documents
+
+    def recording(annotator, docs, *args):
+        docs = list(docs)
+        shown.extend(d.id for d in docs)
+        return scored(annotator, docs, *args)
+
+    monkeypatch.setattr(distil, "score_documents", recording)
+    data_ready = prepare(config_from_dict(config), load_tokenizer(tiny_encoder_dir))
+    assert held.id in data_ready.train_ids and held.id not in shown
+    assert set(shown) == set(data_ready.train_ids) - {held.id}
+    rows = {r["doc_id"]: r for r in data_ready.train_rows}
+    assert all(value in (0, 1) for flags in rows[held.id]["token_labels"] for value in flags)
+    assert any(0 < value < 1 for doc_id in shown for flags in rows[doc_id]["token_labels"] for value in flags)
+
+
+def test_distil_settings_and_multiple_exclusions_are_checked_and_saved(tmp_path):
+    from pipeline.model.config import saved_config_yaml
+
+    with pytest.raises(ConfigError, match="held_out: expected a list"):
+        config_from_dict({"distil": {"teacher": "t", "held_out": "test.jsonl"}})
+    with pytest.raises(ConfigError, match="distil.precision: expected one of"):
+        config_from_dict({"distil": {"teacher": "t", "precision": "fp8"}})
+    config = config_from_dict({"distil": {"teacher": "teacher", "held_out": ["sets/test.jsonl"]},
+                               "data": [{"format": "semeval2025", "path": "corpus", "supervision": "teacher",
+                                         "exclude": ["sets/a.jsonl", "sets/b.jsonl"]}]}, base_dir=tmp_path)
+    assert config.data[0].excluded_files == ("sets/a.jsonl", "sets/b.jsonl")
+    saved = config_from_dict(yaml.safe_load(saved_config_yaml(config, tmp_path / "model")),
+                             base_dir=tmp_path / "model")
+    assert [saved.resolve_data(p) for p in saved.data[0].excluded_files] == \
+        [tmp_path / "sets" / "a.jsonl", tmp_path / "sets" / "b.jsonl"]
+    assert saved.resolve_data(saved.distil.held_out[0]) == tmp_path / "sets" / "test.jsonl"
