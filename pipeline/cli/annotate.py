@@ -62,7 +62,8 @@ def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores
     echo(chosen.describe())
     if engine == "ray":
         return annotate_on_ray(paths, out, model_dir=model_dir, all_scores=all_scores, precision=chosen.precision,
-                               batch_size=batch_size, input_options=input_options, ray_options=ray_options)
+                               batch_size=batch_size, input_options=input_options, ray_options=ray_options,
+                               progress=progress)
     check_output(out)  # before the model loads and the work is done, not after
     annotator = Annotator.load(model_dir, device=device, precision=chosen.precision, batch_size=batch_size,
                                all_scores=all_scores)

@@ -44,7 +44,7 @@ def ray_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def annotate_on_ray(paths: tuple[str, ...], out: str, *, model_dir: str | None, all_scores: bool, precision: str,
-                    batch_size: int, input_options: InputOptions, ray_options) -> None:
+                    batch_size: int, input_options: InputOptions, ray_options, progress: bool = False) -> None:
     """Annotate into the folder ``out`` (shards and ``manifest.json``), then exit as the local engine does."""
     if out == "-":
         raise ConfigError("--engine ray writes a folder of shards, not standard output: name a folder with --out")
@@ -68,7 +68,8 @@ def annotate_on_ray(paths: tuple[str, ...], out: str, *, model_dir: str | None, 
     read = input_options.reading()
     report = ErrorReport(on_problem=_print_problem)
     model = ModelOptions(model_path, precision, batch_size, all_scores)
-    result = annotate_with_ray(list(paths), out, model, read, ray_options, report, settings=settings, notify=echo)
+    result = annotate_with_ray(list(paths), out, model, read, ray_options, report, settings=settings, notify=echo,
+                               progress=progress)
     echo(f"{result.written} documents annotated with {settings['model_version']} ({result.spans} spans) in "
          f"{result.shards_done} shards on Ray ({result.shards_skipped} already done) -> {out}")
     input_options.finish(report)

@@ -35,6 +35,7 @@ from pipeline.io import ErrorReport, Problem
 from pipeline.io.fields import ReadOptions
 from pipeline.io.problems import SeenIds
 from pipeline.io.records import dumps
+from pipeline.progress import progress as progress_bar
 
 # Test hooks: the scoring actor exits (as if killed) after this many batches, once per marker file; the driver
 # kills itself after writing this many shards.
@@ -75,8 +76,9 @@ class RunResult:
 
 def annotate_with_ray(paths: list[str], out: str | os.PathLike[str], model: ModelOptions, read: ReadOptions,
                       options: RayOptions, report: ErrorReport, *, settings: dict[str, Any],
-                      notify: Callable[[str], None]) -> RunResult:
-    """Annotate ``paths`` into the folder ``out``; problems go to ``report`` (skipped shards' ones again)."""
+                      notify: Callable[[str], None], progress: bool = False) -> RunResult:
+    """Annotate ``paths`` into the folder ``out``; problems go to ``report`` (skipped shards' ones again).
+    ``progress``: a bar of input shards written (on a terminal)."""
     out = Path(out)
     shards = plan_shards(paths, read, options.shard_size)
     manifest = Manifest.open(out, settings=settings, model_dir=model.model_dir, inputs=list(paths),
@@ -100,7 +102,9 @@ def annotate_with_ray(paths: list[str], out: str | os.PathLike[str], model: Mode
     started = _connect(options)
     try:
         rows = _dataset(pending, model, read, options).iter_batches(batch_size=None, batch_format="pyarrow")
-        for shard_id, records, end in _failures_explained(_complete_shards(rows), manifest):
+        completed = progress_bar(_failures_explained(_complete_shards(rows), manifest), total=len(pending),
+                                 desc="annotate (ray)", unit="shard", enabled=progress)
+        for shard_id, records, end in completed:
             kept = []
             for problem in end["problems"]:
                 report.add(Problem(**problem))
