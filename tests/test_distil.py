@@ -100,7 +100,8 @@ def test_a_distilled_student_trains_on_unlabelled_text_through_the_cli(trained_m
     main(["train", "--config", str(config_path), "--out", str(out), "--no-progress"])  # exits only on failure
     saved = load_config(out / "config.yaml")
     assert saved.resolve(saved.distil.teacher) == trained_model.resolve()
-    assert "distil" in (out / "model-card.md").read_text(encoding="utf-8").lower()
+    card = (out / "model-card.md").read_text(encoding="utf-8")
+    assert "Distilled from the teacher" in card and "teaches" not in card  # every label it emits
 
 
 def test_initial_weights_start_training_from_an_existing_version(trained_model, tiny_encoder_dir, tmp_path):  # noqa: F811
@@ -122,6 +123,8 @@ def test_initial_weights_start_training_from_an_existing_version(trained_model, 
     assert all((start[name].float() == trained[name].float()).all() for name in start)  # no step moved them
     assert load_config(out / "config.yaml").resolve(load_config(out / "config.yaml").initial_weights) == \
         trained_model.resolve()
+    assert f"Training started from the weights of `{trained_model.name}`" in \
+        (out / "model-card.md").read_text(encoding="utf-8")
 
 
 def test_the_teacher_teaches_only_the_labels_it_is_given(trained_model):  # noqa: F811

@@ -65,7 +65,13 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
                 f"Distilled from the teacher `{Path(config.distil.teacher).name}`: each training target is "
                 f"{1 - config.distil.weight:g} x gold + {config.distil.weight:g} x the teacher's score where gold "
                 "exists, the teacher's score alone where it does not"
-                + (f" (text-only sources: {', '.join(f'`{t}`' for t in taught)})." if taught else "."))
+                + (f" (text-only sources: {', '.join(f'`{t}`' for t in taught)})." if taught else ".")
+                + (f" The teacher teaches {', '.join(config.distil.labels)} only; every other label keeps its gold."
+                   if config.distil.labels is not None else "")
+                + (f" Texts of the held-out sets {', '.join(f'`{h}`' for h in config.distil.held_out)} were never "
+                   "shown to the teacher." if config.distil.held_out else ""))
+        if config.initial_weights:
+            lines.append(f"Training started from the weights of `{Path(config.initial_weights).name}`.")
     warm = meta.metrics.get("warm_start")
     if warm:
         lines.append(
