@@ -53,8 +53,7 @@ class DataSource:
 
 
 SUPERVISION_KINDS = ("spans", "entity-roles", "teacher")
-CACHE_DTYPES = ("float32", "float16", "bfloat16")
-PRECISIONS = ("fp32", "bf16", "auto")  # kept in step with pipeline.model.precision.CHOICES  # kept in step with pipeline.model.frozen_cache.DTYPES
+CACHE_DTYPES = ("float32", "float16", "bfloat16")  # kept in step with pipeline.model.frozen_cache.DTYPES
 
 
 @dataclass(frozen=True)
@@ -267,8 +266,10 @@ def saved_config_yaml(config: TrainConfig, out_dir: Path) -> str:
     if not is_named_base(base_model):
         base_model = moved(base_model)
     taxonomy = moved(config.taxonomy) if config.taxonomy else None
-    distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher),
-                                 held_out=tuple(moved_data(p) for p in config.distil.held_out)) if config.distil else None
+    distil = None
+    if config.distil:
+        distil = dataclasses.replace(config.distil, teacher=moved(config.distil.teacher),
+                                     held_out=tuple(moved_data(p) for p in config.distil.held_out))
     initial = moved(config.initial_weights) if config.initial_weights else None
     hyperparameters = config.hyperparameters
     if hyperparameters.cache_dir:
