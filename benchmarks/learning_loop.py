@@ -105,8 +105,6 @@ def bootstrap(outputs: dict[str, tuple[list[Document], list]], test_techniques: 
     """Scores of every model on the same ``draws`` resamples of the test set (articles and seed documents drawn
     with replacement), so that differences between models are paired: each draw scores them on the same
     documents."""
-    from pipeline.evaluate.scores import scores_from_counts
-
     rng = random.Random(0)
     keys = sorted({(u.corpus, u.doc_id) for u in test_units})
     samples = {name: {metric: [] for metric in METRICS} for name in outputs}
@@ -115,23 +113,36 @@ def bootstrap(outputs: dict[str, tuple[list[Document], list]], test_techniques: 
         drawn = [keys[rng.randrange(len(keys))] for _ in keys]
         weight = {key: drawn.count(key) for key in set(drawn)}
         times = [weight.get((unit.corpus, unit.doc_id), 0) for unit in test_units]
-        gold = [Document(f"{k}", test_techniques[i].text, test_techniques[i].metadata, (), test_techniques[i].spans)
-                for k, i in enumerate(picks)]
-        for name, (predicted, found) in outputs.items():
-            mine = [Document(f"{k}", predicted[i].text, {}, predicted[i].sentences, predicted[i].spans)
-                    for k, i in enumerate(picks)]
-            metrics = evaluate_documents(mine, gold, labels=technique_labels)
-            samples[name]["si_f1"].append(metrics["si_f1"])
-            samples[name]["slc_f1"].append(metrics["slc_f1"])
-            for label in DEVICE_LABELS:
-                tp = fp = fn = 0
-                for unit, labels, n in zip(test_units, found, times):
-                    gold_has, found_has = label in unit.labels, label in labels
-                    tp += n * (gold_has and found_has)
-                    fp += n * (found_has and not gold_has)
-                    fn += n * (gold_has and not found_has)
-                samples[name][f"{label}_f1"].append(scores_from_counts(tp, fp, fn).f1)
+        for name, metrics in scores_on(outputs, test_techniques, technique_labels, test_units, picks, times).items():
+            for metric, value in metrics.items():
+                samples[name][metric].append(value)
     return samples
+
+
+def scores_on(outputs: dict[str, tuple[list[Document], list]], test_techniques: list[Document],
+              technique_labels: list[str], test_units, picks: list[int], times: list[int]) -> dict[str, dict]:
+    """Every model's scores on one sample of the test set: the technique articles at indices ``picks`` and each
+    seed unit counted ``times`` times (all articles once and every unit once: the test set itself)."""
+    from pipeline.evaluate.scores import scores_from_counts
+
+    gold = [Document(f"{k}", test_techniques[i].text, test_techniques[i].metadata, (), test_techniques[i].spans)
+            for k, i in enumerate(picks)]
+    result = {}
+    for name, (predicted, found) in outputs.items():
+        mine = [Document(f"{k}", predicted[i].text, {}, predicted[i].sentences, predicted[i].spans)
+                for k, i in enumerate(picks)]
+        metrics = evaluate_documents(mine, gold, labels=technique_labels)
+        scores = {"si_f1": metrics["si_f1"], "slc_f1": metrics["slc_f1"]}
+        for label in DEVICE_LABELS:
+            tp = fp = fn = 0
+            for unit, labels, n in zip(test_units, found, times):
+                gold_has, found_has = label in unit.labels, label in labels
+                tp += n * (gold_has and found_has)
+                fp += n * (found_has and not gold_has)
+                fn += n * (gold_has and not found_has)
+            scores[f"{label}_f1"] = scores_from_counts(tp, fp, fn).f1
+        result[name] = scores
+    return result
 
 
 def interval(values: list[float]) -> dict[str, float]:
