@@ -3,9 +3,11 @@
 Sizes a frozen-layer cache before a training run (``cache_frozen``): the first epoch pays one forward pass of the
 frozen layers per window, every later epoch only the layers above. Reports windows per second for the whole
 encoder and for its lowest ``--frozen`` layers (what the cache step runs), and how far bf16 moves the hidden
-states. Run by hand (not a test), on an otherwise idle machine:
+states. ``--train`` also times a training step of the whole encoder (forward and backward, every weight trained, the
+optimiser step left out): what fine-tuning all layers, or adapters on all of them, costs per window. Run by hand
+(not a test), on an otherwise idle machine:
 
-    .venv/bin/python benchmarks/encoder_speed.py [--base all-mpnet-base-v2] [--frozen 11] [--threads 2]
+    .venv/bin/python benchmarks/encoder_speed.py [--base all-mpnet-base-v2] [--frozen 11] [--threads 2] [--train]
 """
 
 from __future__ import annotations
@@ -33,6 +35,25 @@ def windows_per_second(encoder, ids, mask, *, bf16: bool, seconds: float) -> tup
     return done / (time.perf_counter() - began), out.float()
 
 
+def training_windows_per_second(encoder, ids, mask, *, bf16: bool, seconds: float) -> float:
+    """Forward and backward passes of the whole encoder (a stand-in loss on its output) until ``seconds`` pass."""
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    encoder.train()
+
+    def step() -> None:
+        with autocast:
+            loss = encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float().pow(2).mean()
+        loss.backward()
+        encoder.zero_grad(set_to_none=True)
+
+    step()  # warm-up
+    done, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        step()
+        done += ids.shape[0]
+    return done / (time.perf_counter() - began)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="all-mpnet-base-v2")
@@ -41,6 +62,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=15.0, help="measuring time per setting")
+    parser.add_argument("--train", action="store_true", help="also time training steps of the whole encoder")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -58,6 +80,13 @@ def main() -> None:
         results[name] = {"fp32_windows_per_s": round(fp32, 2), "bf16_windows_per_s": round(bf16, 2),
                          "bf16_relative_error": round(drift, 4)}
         print(json.dumps({name: results[name]}), flush=True)
+    if args.train:
+        encoder = load_encoder(base)
+        results["train_all_layers"] = {
+            f"{kind}_windows_per_s": round(training_windows_per_second(encoder, ids, mask, bf16=kind == "bf16",
+                                                                       seconds=args.seconds), 2)
+            for kind in ("fp32", "bf16")}
+        print(json.dumps({"train_all_layers": results["train_all_layers"]}), flush=True)
     print(json.dumps(results, indent=1))
 
 
