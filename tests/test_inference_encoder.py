@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import subprocess
 import sys
 
@@ -65,6 +67,30 @@ def test_the_fast_path_runs_under_bf16_autocast_close_to_fp32(tiny_encoder_dir):
             fast = ours(input_ids, attention_mask).last_hidden_state
         again = ours(input_ids, attention_mask).last_hidden_state  # fp32 after bf16: the fp32 weights are intact
     assert torch.allclose(fast.float(), exact, atol=0.1) and torch.equal(again, exact)
+
+
+def test_bf16_runs_where_onednn_cannot_pack_bf16_weights(tiny_encoder_dir):
+    """On an AVX2-only CPU oneDNN refuses bf16 weights ("needs avx_ne_convert or avx512bw..."); --precision bf16
+    crashed there. Limiting oneDNN to AVX2 (ONEDNN_MAX_CPU_ISA) makes any x86 CPU such a CPU: torch's own bf16
+    path must then run the layers, close to fp32."""
+    script = (
+        "import json, torch; from pipeline.model.inference_encoder import InferenceBert; "
+        f"m = InferenceBert.from_safetensors({str(tiny_encoder_dir)!r}, {{}}).eval(); "
+        "ids = torch.randint(1000, 20000, (2, 30)); mask = torch.ones_like(ids)\n"
+        "with torch.inference_mode():\n"
+        "    exact = m(ids, mask).last_hidden_state\n"
+        "    with torch.autocast('cpu', dtype=torch.bfloat16):\n"
+        "        fast = m(ids, mask).last_hidden_state\n"
+        "print(json.dumps({'packed': m.layers[0].qkv._bf16[0] is not None, "
+        "'error': (fast.float() - exact).abs().max().item()}))"
+    )
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["error"] < 0.1
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert not outcome["packed"]  # the fallback ran, not oneDNN
 
 
 def test_weights_that_do_not_fit_the_base_encoder_are_refused(tiny_encoder_dir):

@@ -47,6 +47,12 @@ def test_auto_elsewhere_is_fp32_and_an_explicit_choice_is_kept():
         resolve_precision("fp16", "cpu")
 
 
+def test_bf16_asked_for_on_a_cpu_without_it_says_it_will_be_slower():
+    chosen = resolve_precision("bf16", "cpu", flags=_flags(EPYC_ROME))
+    assert chosen.precision == "bf16" and "emulated and slower than fp32" in chosen.describe()
+    assert resolve_precision("bf16", "cpu", flags=_flags(SAPPHIRE_RAPIDS)).reason == "asked for"
+
+
 def test_cpu_flags_are_read_from_a_cpuinfo_file(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nmodel name\t: Xeon\nflags\t\t: fpu avx2 amx_bf16\n\nprocessor\t: 1\n")

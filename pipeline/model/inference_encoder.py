@@ -80,9 +80,14 @@ class PackedLinear(nn.Module):
         else:
             self.weight = nn.Parameter(weight, requires_grad=False)
 
-    def _bf16_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _bf16_weights(self) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """The bf16 weight packed for oneDNN, or None where oneDNN cannot run bf16 on this CPU (it needs AMX,
+        AVX-512 BW/VL/DQ or AVX-NE-CONVERT: an AVX2-only CPU has none); then torch's own bf16 path runs it."""
         if self._bf16 is None:
-            packed = torch.ops.mkldnn._reorder_linear_weight(self._bf16_source, _PACK_ROWS)
+            try:
+                packed = torch.ops.mkldnn._reorder_linear_weight(self._bf16_source, _PACK_ROWS)
+            except RuntimeError:
+                packed = None
             self._bf16 = (packed, self.bias.detach().to(torch.bfloat16))
         return self._bf16
 
@@ -95,6 +100,10 @@ class PackedLinear(nn.Module):
         if rows.dtype == torch.bfloat16 or torch.is_autocast_enabled("cpu"):
             packed, bias = self._bf16_weights()
             rows = rows.to(torch.bfloat16)
+            if packed is None:
+                y = F.linear(rows, self._bf16_source, bias)
+                y = F.gelu(y) if self.activation == "gelu" else y
+                return y.reshape(*x.shape[:-1], y.shape[-1])
         else:
             packed, bias = self.packed, self.bias
             rows = rows.float()

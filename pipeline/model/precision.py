@@ -49,9 +49,12 @@ def resolve_precision(requested: str, device: str = "cpu", *,
     """The precision to run: ``requested`` itself unless it is "auto" (the hardware then decides)."""
     if requested not in CHOICES:
         raise ValueError(f"precision must be one of {CHOICES}, got {requested!r}")
+    kind = device.split(":")[0]
+    if requested == "bf16" and kind == "cpu" and not _native_bf16(flags()):
+        return Precision("bf16", "asked for; this CPU has neither AMX nor AVX-512-bf16, so bf16 is emulated and "
+                                 "slower than fp32")
     if requested != "auto":
         return Precision(requested, "asked for")
-    kind = device.split(":")[0]
     if kind == "cuda":
         if cuda_bf16():
             return Precision("bf16", "the GPU supports bf16")
@@ -66,3 +69,8 @@ def resolve_precision(requested: str, device: str = "cpu", *,
         if flag in found:
             return Precision("bf16", f"CPU has {name}")
     return Precision("fp32", "CPU has neither AMX nor AVX-512-bf16: bf16 would be slower")
+
+
+def _native_bf16(found: Iterable[str] | None) -> bool:
+    """True where the flags say bf16 runs in hardware, and where they cannot be read (nothing to warn about)."""
+    return found is None or any(flag in set(found) for flag, _ in _BF16_FLAGS)
