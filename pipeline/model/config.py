@@ -32,12 +32,6 @@ class DataSource:
     # stand-off annotation file(s) whose documents this source must not contribute (e.g. a held-out test set, or
     # documents another source already brings)
     exclude: str | tuple[str, ...] | None = None
-
-    @property
-    def excluded_files(self) -> tuple[str, ...]:
-        if self.exclude is None:
-            return ()
-        return (self.exclude,) if isinstance(self.exclude, str) else self.exclude
     # each training window of this source is seen this many times per epoch (a small, precious source such as
     # the team's seed set next to a large corpus); validation and test are never repeated
     repeat: int = 1
@@ -50,6 +44,13 @@ class DataSource:
     # For documents read because a model proposed them (seed wave 6) and team-written text, which must not tune
     # thresholds or measure quality either
     train_only: bool = False
+
+    @property
+    def excluded_files(self) -> tuple[str, ...]:
+        """``exclude`` as a tuple of paths (one file or a list in the config)."""
+        if self.exclude is None:
+            return ()
+        return (self.exclude,) if isinstance(self.exclude, str) else self.exclude
 
 
 SUPERVISION_KINDS = ("spans", "entity-roles", "teacher")

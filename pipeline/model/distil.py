@@ -118,4 +118,3 @@ def load_teacher(path: Path, device: str = "cpu", precision: str = "fp32"):
     if not (path / "framing-model.json").is_file():
         raise ConfigError(f"distil.teacher: {path} is not a model directory (no framing-model.json)")
     return Annotator.load(path, device=device, precision=resolve_precision(precision, device).precision)
-
