@@ -180,6 +180,28 @@ def test_held_out_texts_are_never_shown_to_the_teacher(trained_model, tiny_encod
     assert any(0 < value < 1 for doc_id in shown for flags in rows[doc_id]["token_labels"] for value in flags)
 
 
+def test_a_text_file_is_excluded_by_the_name_a_stand_off_file_gives_it(tmp_path, monkeypatch):
+    from pipeline.model.sources import load_source
+    from pipeline.standoff import text_sha1
+
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    for name in ("EN_UA_1", "EN_UA_2"):
+        (texts / f"{name}.txt").write_text(f"{name} said the regime lied.", encoding="utf-8")
+    root = tmp_path / "data" / "semeval2025-task10-en" / "raw-documents"
+    root.mkdir(parents=True)
+    (root / "EN_UA_1.txt").write_text("EN_UA_1 said the regime lied.", encoding="utf-8")
+    unit = {"corpus": "semeval2025", "doc_id": "EN_UA_1", "start": 0, "end": 29,
+            "sha1": text_sha1("EN_UA_1 said the regime lied."), "split": "test", "annotator": "a",
+            "guideline_version": "1", "spans": []}
+    (tmp_path / "test-set.jsonl").write_text(json.dumps(unit) + "\n", encoding="utf-8")
+    monkeypatch.setenv("FRAMING_DATA_ROOT", str(tmp_path / "data"))
+    source = {"format": "texts", "path": str(texts), "supervision": "teacher",
+              "exclude": str(tmp_path / "test-set.jsonl")}
+    config = config_from_dict({"distil": {"teacher": "t"}, "data": [source]})
+    assert [d.id for d in load_source(config.data[0], config, LABELS)] == ["texts:EN_UA_2.txt"]
+
+
 def test_distil_settings_and_multiple_exclusions_are_checked_and_saved(tmp_path):
     from pipeline.model.config import saved_config_yaml
 

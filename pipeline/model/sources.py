@@ -68,7 +68,10 @@ def load_source(source: DataSource, config: TrainConfig, labels: list[str], taxo
         from pipeline.io.problems import ErrorReport
         from pipeline.io.text import read_text_directory
 
-        documents = [Document(f"texts:{d.id}", d.text) for d in read_text_directory(path, "strict", ErrorReport())]
+        # doc_id: the file's path without its suffix, as stand-off files name documents, so that ``exclude`` and
+        # ``distil.held_out`` can name a text file
+        documents = [Document(f"texts:{d.id}", d.text, {"doc_id": str(Path(d.id).with_suffix(""))})
+                     for d in read_text_directory(path, "strict", ErrorReport())]
     else:
         valid = ", ".join((*CORPUS_FORMATS, "records", "standoff", "texts"))
         raise ConfigError(f"unknown data source format {source.format!r}; valid: {valid}")
