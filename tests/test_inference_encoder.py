@@ -14,7 +14,8 @@ import torch
 from pipeline.errors import ConfigError
 from pipeline.model.annotator import Annotator
 from pipeline.model.base import load_encoder, load_tokenizer
-from pipeline.model.inference_encoder import InferenceBert, OffsetTokenizer, supports_inference_path
+from pipeline.model.inference_encoder import InferenceBert, supports_inference_path
+from pipeline.model.offset_tokenizer import OffsetTokenizer
 
 TRICKY = [
     "The corrupt régime LIED — again!",

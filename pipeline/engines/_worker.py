@@ -10,17 +10,14 @@ from collections import deque
 from dataclasses import dataclass
 
 from pipeline.model.assemble import Assembly, Decoder
-from pipeline.model.pieces import Piece, document_pieces, prepare_document
+from pipeline.model.pieces import Piece, PieceCutter, prepare_document
 
 
 @dataclass(frozen=True)
 class WorkerSpec:
     """What a worker needs of the annotator (plain data, sent once when it starts)."""
 
-    tokenizer: object
-    max_tokens: int
-    stride: int
-    max_windows: int | None
+    cutter: PieceCutter
     decoder: Decoder
 
 
@@ -68,8 +65,7 @@ class _State:
     def pieces(self, seq: int, item):
         document = prepare_document(item)
         self.assemblies[seq] = Assembly(self.spec.decoder, document)
-        for piece in document_pieces(self.spec.tokenizer, document, max_tokens=self.spec.max_tokens,
-                                     stride=self.spec.stride, max_windows=self.spec.max_windows):
+        for piece in self.spec.cutter(document):
             self.pending[(seq, piece.index)] = piece
             yield piece
 

@@ -57,9 +57,7 @@ class LocalEngine:
             pool.stop()
 
     def _spec(self) -> WorkerSpec:
-        annotator = self.annotator
-        return WorkerSpec(annotator.tokenizer, annotator.meta.max_tokens, annotator.meta.stride,
-                          annotator.group_windows if annotator.clean_spans else None, annotator.decoder)
+        return WorkerSpec(self.annotator.cutter, self.annotator.decoder)
 
 
 class _Pool:

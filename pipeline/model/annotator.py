@@ -17,7 +17,7 @@ import numpy as np
 from pipeline.document import Document
 from pipeline.model.assemble import Assembly, Decoder
 from pipeline.model.forward import predict_windows
-from pipeline.model.pieces import Piece, document_pieces, prepare_document
+from pipeline.model.pieces import Piece, PieceCutter, prepare_document
 from pipeline.model.registry import current_model_dir
 from pipeline.model.store import ModelMeta, load_model_dir
 from pipeline.training_data import ACTOR_TARGET, BLAME_LABEL
@@ -77,7 +77,7 @@ class Annotator:
     def annotate_many(self, items: Iterable[str | Document]) -> Iterator[Document]:
         decoder = self.decoder
         assembly: Assembly | None = None
-        for piece, outputs in self.forward_pieces(self.pieces(prepare_document(item) for item in items)):
+        for piece, outputs in self._scored_pieces(items):
             if piece.index == 0:
                 assembly = Assembly(decoder, piece.document)
             document = assembly.add(piece, outputs)
@@ -90,7 +90,7 @@ class Annotator:
         threshold: for calibrating thresholds under the same conditions as annotation."""
         decoder = self.decoder
         parts: list[tuple[list, np.ndarray, np.ndarray]] = []
-        for piece, outputs in self.forward_pieces(self.pieces(prepare_document(item) for item in items)):
+        for piece, outputs in self._scored_pieces(items):
             parts.append(decoder.piece_scores(piece, outputs))
             if piece.last:
                 offsets = [o for part in parts for o in part[0]]
@@ -98,13 +98,21 @@ class Annotator:
                        np.concatenate([part[2] for part in parts]))
                 parts = []
 
-    def pieces(self, documents: Iterable[Document]) -> Iterator[Piece]:
-        """The windows of segmented documents, in pieces of whole sentences (``pipeline.model.pieces``). Raw
+    def _scored_pieces(self, items: Iterable[str | Document]) -> Iterator[tuple[Piece, list]]:
+        return self.forward_pieces(self.pieces(prepare_document(item) for item in items))
+
+    @property
+    def cutter(self) -> PieceCutter:
+        """How this annotator cuts documents into pieces of whole sentences (``pipeline.model.pieces``). Raw
         decoding (``clean_spans=False``) may cross sentences: a document is then one piece."""
+        return PieceCutter(self.tokenizer, self.meta.max_tokens, self.meta.stride,
+                           self.group_windows if self.clean_spans else None)
+
+    def pieces(self, documents: Iterable[Document]) -> Iterator[Piece]:
+        """The windows of segmented documents, in pieces."""
+        cutter = self.cutter
         for document in documents:
-            yield from document_pieces(self.tokenizer, document, max_tokens=self.meta.max_tokens,
-                                       stride=self.meta.stride,
-                                       max_windows=self.group_windows if self.clean_spans else None)
+            yield from cutter(document)
 
     def forward_pieces(self, pieces: Iterable[Piece]) -> Iterator[tuple[Piece, list]]:
         """Each piece with its windows' outputs. Pieces are gathered into groups of about ``group_windows``

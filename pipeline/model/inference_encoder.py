@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.model.base import checked_layer_count
-from pipeline.model.offset_tokenizer import OffsetTokenizer, read_json  # noqa: F401 (OffsetTokenizer: re-exported)
+from pipeline.model.offset_tokenizer import read_json
 
 # the row count oneDNN packs weights for: a batch of 8 windows of 256 tokens (any other size still works)
 _PACK_ROWS = 2048

@@ -28,6 +28,20 @@ class Piece:
     last: bool
 
 
+@dataclass(frozen=True)
+class PieceCutter:
+    """A model's way of cutting documents into pieces (plain data: worker processes receive it)."""
+
+    tokenizer: object
+    max_tokens: int
+    stride: int
+    max_windows: int | None
+
+    def __call__(self, document: Document) -> Iterator[Piece]:
+        return document_pieces(self.tokenizer, document, max_tokens=self.max_tokens, stride=self.stride,
+                               max_windows=self.max_windows)
+
+
 def document_pieces(tokenizer, document: Document, *, max_tokens: int, stride: int,
                     max_windows: int | None) -> Iterator[Piece]:
     """The pieces of ``document`` (whose sentences are set), made as they are read; ``max_windows`` None:

@@ -28,8 +28,9 @@ from safetensors.torch import load_file, save_file
 
 from pipeline.errors import ConfigError
 from pipeline.model.base import load_encoder, load_tokenizer, resolve_base_model
-from pipeline.model.inference_encoder import InferenceBert, OffsetTokenizer, supports_inference_path
+from pipeline.model.inference_encoder import InferenceBert, supports_inference_path
 from pipeline.model.network import FramingModel
+from pipeline.model.offset_tokenizer import OffsetTokenizer
 
 META_FILE = "framing-model.json"
 WEIGHTS_FILE = "weights.safetensors"
