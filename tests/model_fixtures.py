@@ -53,8 +53,9 @@ def write_tiny_encoder(directory, **config_overrides):
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         shutil.copy(source / name, directory / name)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, **config_overrides)
+    values = {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+              "intermediate_size": 64, **config_overrides}
+    config = BertConfig(**values)
     BertModel(config).save_pretrained(directory, safe_serialization=True)
     return directory
 

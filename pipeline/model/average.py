@@ -37,6 +37,10 @@ def check_compatible(model_dirs: Sequence[Path]) -> list[ModelMeta]:
         raise ConfigError("averaging needs at least two model directories")
     metas = [read_meta(d) for d in model_dirs]
     first = metas[0]
+    with_adapters = [str(d) for d, meta in zip(model_dirs, metas) if meta.adapter_rank]
+    if with_adapters:
+        raise ConfigError(f"{', '.join(with_adapters)} store low-rank adapters: the mean of two adapters' factors "
+                          "is not the mean of their updates, so such models cannot be averaged")
     for directory, meta in zip(model_dirs[1:], metas[1:]):
         for attribute, words in _SHARED.items():
             if getattr(meta, attribute) != getattr(first, attribute):

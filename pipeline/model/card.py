@@ -56,6 +56,10 @@ def render_model_card(meta: ModelMeta, config: TrainConfig | None = None) -> str
             f"{'frozen' if hp.freeze_embeddings else 'trained'}, "
             + (f"attention dropout {hp.attention_dropout}, " if hp.attention_dropout is not None else "")
             + (f"the lowest {hp.encoder_layers} layers of the base encoder, " if hp.encoder_layers else "")
+            + (f"the lowest {hp.frozen_layers} layers frozen, " if hp.frozen_layers else "")
+            + (f"low-rank adapters (rank {hp.adapter_rank}, alpha {hp.adapter_alpha:g}) on the layers above, "
+               if hp.adapter_rank else "")
+            + (f"forward passes in {hp.autocast} autocast, " if hp.autocast else "")
             + f"seed {config.seed}"
             + (f", training seed {config.training_seed}." if config.training_seed is not None else ".")
         )

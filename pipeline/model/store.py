@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from pipeline.errors import ConfigError
 from pipeline.model.base import load_encoder, load_tokenizer, resolve_base_model
 from pipeline.model.inference_encoder import InferenceBert, supports_inference_path
+from pipeline.model.low_rank import ADAPTER_A, add_adapters, merge_adapters, merged_weights
 from pipeline.model.network import FramingModel
 from pipeline.model.offset_tokenizer import OffsetTokenizer
 
@@ -52,6 +53,8 @@ class ModelMeta:
     stride: int = 32
     dropout: float = 0.1
     frozen_layers: int = 0
+    adapter_rank: int = 0  # > 0: the layers above frozen_layers are stored as low-rank adapters (low_rank.py)
+    adapter_alpha: float = 32.0
     encoder_layers: int | None = None  # the lowest N layers of the base encoder (None: all of them)
     parent_version: str | None = None
     created_at: str | None = None
@@ -74,7 +77,8 @@ class ModelMeta:
 # the fields whose type the code relies on at once; checked when the file is read
 _META_TYPES: dict[str, type | tuple[type, ...]] = {
     "version": str, "base_model": str, "labels": list, "auxiliary": list, "thresholds": dict, "disabled": dict,
-    "max_tokens": int, "stride": int, "frozen_layers": int, "encoder_layers": (int, type(None)),
+    "max_tokens": int, "stride": int, "frozen_layers": int, "adapter_rank": int, "adapter_alpha": (int, float),
+    "encoder_layers": (int, type(None)),
     "dropout": (int, float), "validation_documents": list, "test_documents": list, "metrics": dict,
     "label_support": dict,
 }
@@ -232,18 +236,38 @@ def _ranges(numbers: list[int]) -> str:
 def _transformers_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: ModelMeta, model_dir: Path):
     model = FramingModel(load_encoder(base_dir, layers=meta.encoder_layers), len(meta.targets), dropout=meta.dropout)
     freeze_embeddings(model, meta.frozen_layers)
+    if meta.adapter_rank:
+        add_adapters(model.encoder, meta.frozen_layers, meta.adapter_rank, meta.adapter_alpha)
     expected = set(trainable_state(model))
     unexpected = sorted(set(stored) - expected)
     missing = sorted(expected - set(stored))
     if unexpected or missing:
         raise _layer_mismatch(model_dir, meta, stored, expected)
     model.load_state_dict({k: v.float() for k, v in stored.items()}, strict=False)
+    merge_adapters(model.encoder)
     return model, load_tokenizer(base_dir)
+
+
+def _base_tensors(base_dir: Path, names) -> dict[str, torch.Tensor]:
+    """The base encoder's weights of the matrices that ``names`` hold adapters for (named without "bert.")."""
+    from safetensors import safe_open
+
+    wanted = {name[: -len(ADAPTER_A)] + "weight" for name in names if name.endswith(ADAPTER_A)}
+    found = {}
+    with safe_open(str(base_dir / "model.safetensors"), framework="pt") as handle:
+        for key in handle.keys():  # noqa: SIM118 (safe_open is not a mapping)
+            name = key[len("bert."):] if key.startswith("bert.") else key
+            if name in wanted:
+                found[name] = handle.get_tensor(key)
+    return found
 
 
 def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: ModelMeta, model_dir: Path):
     prefix = "encoder."
     encoder_weights = {name[len(prefix):]: t.float() for name, t in stored.items() if name.startswith(prefix)}
+    if meta.adapter_rank:
+        encoder_weights = merged_weights(encoder_weights, _base_tensors(base_dir, encoder_weights),
+                                         meta.adapter_alpha, meta.adapter_rank)
     layers = meta.encoder_layers or json.loads((base_dir / "config.json").read_text(encoding="utf-8"))[
         "num_hidden_layers"]
     found = _layer_numbers(encoder_weights)

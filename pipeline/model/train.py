@@ -25,6 +25,7 @@ from pipeline.errors import ConfigError
 from pipeline.model.base import is_named_base, load_tokenizer, resolve_base_model
 from pipeline.model.config import TrainConfig, saved_config_yaml
 from pipeline.model.forward import collate_inputs, predict_windows
+from pipeline.model.low_rank import add_adapters
 from pipeline.model.store import (
     ModelMeta,
     build_model,
@@ -110,6 +111,13 @@ def learning_rate_factor(step: int, total: int, warmup: int) -> float:
     return max(0.0, (total - step) / max(1, total - warmup))
 
 
+def autocast(device: torch.device, precision: str | None):
+    """The training forward pass's autocast context: bfloat16 for ``"bf16"``, none (float32) otherwise."""
+    import contextlib
+
+    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+
+
 # -- checkpoints -----------------------------------------------------------------------------------------------
 def save_checkpoint(directory: Path, model, optimizer, state: dict) -> None:
     tensors = {f"model/{k}": v.detach().clone().contiguous() for k, v in trainable_state(model).items()}
@@ -181,10 +189,11 @@ def load_initial_weights(model, model_dir: Path) -> None:
 
 
 # -- validation ------------------------------------------------------------------------------------------------
-def validation_arrays(model, rows: Sequence[dict], pad_id: int, num_labels: int, batch_size: int) -> dict:
+def validation_arrays(model, rows: Sequence[dict], pad_id: int, num_labels: int, batch_size: int,
+                      precision: str = "fp32") -> dict:
     """Flattened probabilities, targets and masks of all validation tokens and sentences."""
     outputs = predict_windows(model, [(r["input_ids"], r["token_sentence"]) for r in rows], pad_id=pad_id,
-                              batch_size=batch_size)
+                              batch_size=batch_size, precision=precision)
     arrays: dict[str, list] = {k: [] for k in ("sp", "st", "sm", "tp", "tt", "tm")}
     for record, (token_probs, sentence_probs) in zip(rows, outputs):
         supervised = np.asarray(record["sentence_supervised"], dtype=np.float32).reshape(-1, num_labels)
@@ -257,6 +266,8 @@ def train(
                                    attention_dropout=hp.attention_dropout, encoder_layers=hp.encoder_layers)
     if hp.freeze_embeddings or hp.frozen_layers:
         freeze_embeddings(model, hp.frozen_layers)
+    if hp.adapter_rank:
+        add_adapters(model.encoder, hp.frozen_layers, hp.adapter_rank, hp.adapter_alpha)
     if initial_weights is None and config.initial_weights:
         initial_weights = config.resolve(config.initial_weights)
     if initial_weights is not None:
@@ -331,7 +342,9 @@ def train(
             order, cached_epoch = epoch_batches(lengths, hp.batch_size, config.run_seed, epoch), epoch
         batch = collate_training([train_rows[i] for i in order[position]], pad_id, len(labels), len(data.labels))
         batch = {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
-        token_logits, sentence_logits = model(batch["input_ids"], batch["attention_mask"], batch["token_sentence"])
+        with autocast(device, hp.autocast):
+            token_logits, sentence_logits = model(batch["input_ids"], batch["attention_mask"], batch["token_sentence"])
+        token_logits, sentence_logits = token_logits.float(), sentence_logits.float()
         loss = masked_bce(token_logits, batch["token_targets"], batch["token_mask"], token_pos_weight)
         loss = loss + hp.sentence_loss_weight * masked_bce(
             sentence_logits, batch["sentence_targets"], batch["sentence_mask"], sentence_pos_weight
@@ -356,7 +369,8 @@ def train(
                 save_progress(out_dir, model, optimizer, state)
         epoch_done = state["batch"] % batches_per_epoch == 0 or state["batch"] == total_batches
         if epoch_done and validation_rows and validate_each_epoch:
-            arrays = validation_arrays(model, validation_rows, pad_id, len(labels), hp.batch_size * 2)
+            arrays = validation_arrays(model, validation_rows, pad_id, len(labels), hp.batch_size * 2,
+                                       precision=hp.autocast or "fp32")
             record = {
                 "epoch": round(state["batch"] / batches_per_epoch, 3), "step": state["step"],
                 "loss": round(running_loss, 5),
@@ -421,6 +435,8 @@ def finish(config: TrainConfig, out_dir: Path, model, tokenizer, data, state: di
         stride=hp.stride,
         dropout=hp.dropout,
         frozen_layers=hp.frozen_layers,
+        adapter_rank=hp.adapter_rank,
+        adapter_alpha=hp.adapter_alpha,
         encoder_layers=hp.encoder_layers,
         parent_version=data.parent_version,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
