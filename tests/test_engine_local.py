@@ -82,3 +82,26 @@ def test_the_default_uses_no_workers_on_two_cores(monkeypatch):
     assert default_workers() == 0
     monkeypatch.setattr("os.sched_getaffinity", lambda _: set(range(16)), raising=False)
     assert default_workers() == 8
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_the_first_documents_come_out_before_a_whole_group_is_read(trained_model, workers):
+    """An interrupted run keeps what was written: the first results must not wait for ~60 articles."""
+    from pipeline.model.annotator import FIRST_GROUP_WINDOWS
+
+    consumed = []
+
+    def texts():
+        for number in range(400):
+            consumed.append(number)
+            yield TOY_TEXTS[number % len(TOY_TEXTS)]
+
+    annotator = Annotator.load(trained_model, group_windows=512)
+    documents = LocalEngine(annotator, workers, ahead=8).annotate_many(texts())
+    first = next(documents)
+    documents.close()  # stops the workers
+    assert first.text == TOY_TEXTS[0]
+    # one window per toy text: a first small group (plus the workers' read-ahead), not all 400 texts (a whole
+    # group of 512 windows would need more than there are)
+    assert len(consumed) <= 3 * FIRST_GROUP_WINDOWS
+    assert not multiprocessing.active_children()

@@ -127,6 +127,8 @@ class _Run:
     def documents(self) -> Iterator[Document]:
         group: list[tuple] = []
         pending = 0
+        limits = self.annotator.group_limits()
+        limit = next(limits)
         while True:
             self._submit()
             if self.cursor >= self.submitted:
@@ -136,9 +138,9 @@ class _Run:
             pending += len(piece[2])
             if piece[3]:
                 self.cursor += 1
-            if pending >= self.annotator.group_windows:
+            if pending >= limit:
                 yield from self._forward(group)
-                group, pending = [], 0
+                group, pending, limit = [], 0, next(limits)
             yield from self._ready(block=False)
         if group:
             yield from self._forward(group)

@@ -22,6 +22,8 @@ from pipeline.model.registry import current_model_dir
 from pipeline.model.store import ModelMeta, load_model_dir
 from pipeline.training_data import ACTOR_TARGET, BLAME_LABEL
 
+FIRST_GROUP_WINDOWS = 32
+
 
 class Annotator:
     def __init__(self, model, tokenizer, meta: ModelMeta, *, precision: str = "fp32", batch_size: int = 8,
@@ -119,14 +121,25 @@ class Annotator:
         windows, sorted by length within a group for batching (the single biggest CPU speed-up)."""
         group: list[Piece] = []
         pending = 0
+        limits = self.group_limits()
+        limit = next(limits)
         for piece in pieces:
             group.append(piece)
             pending += len(piece.windows)
-            if pending >= self.group_windows:
+            if pending >= limit:
                 yield from zip(group, self.forward_group([p.windows for p in group]))
-                group, pending = [], 0
+                group, pending, limit = [], 0, next(limits)
         if group:
             yield from zip(group, self.forward_group([p.windows for p in group]))
+
+    def group_limits(self) -> Iterator[int]:
+        """The window count at which each successive group is scored: small at first, doubling up to
+        ``group_windows``, so the first documents are written (and kept by an interrupted run) after seconds
+        rather than after a whole group of about 60 articles."""
+        limit = min(FIRST_GROUP_WINDOWS, self.group_windows)
+        while True:
+            yield limit
+            limit = min(2 * limit, self.group_windows)
 
     def forward_group(self, group: list[list]) -> list[list]:
         """The model's outputs for each list of windows of ``group`` (one forward over all of them)."""
