@@ -128,3 +128,20 @@ def test_models_with_adapters_cannot_be_averaged(adapter_model, tmp_path):
 def test_bad_adapter_settings_are_refused(tiny_encoder_dir, key, value, message):
     with pytest.raises(ConfigError, match=message):
         tiny_config(tiny_encoder_dir, **{key: value})
+
+
+def test_retraining_a_model_with_adapters_continues_its_adapters(adapter_model, tmp_path):
+    """The correction loop works on an adapter model: the child starts from the parent's factors and stays small."""
+    from pipeline.retrain import RetrainOptions, retrain
+    from tests.test_retrain import corrections_file
+
+    parent, _ = adapter_model
+    result = retrain(corrections_file(tmp_path), parent_dir=parent, out_dir=tmp_path / "child",
+                     options=RetrainOptions(max_steps=2, heldout_fraction=0.0, compare=False), promote=False,
+                     progress=False)
+    child, start = load_file(str(result.new_dir / WEIGHTS_FILE)), load_file(str(parent / WEIGHTS_FILE))
+    assert set(child) == set(start)  # factors, not matrices
+    assert read_meta(result.new_dir).adapter_rank == 4
+    name = "encoder.encoder.layer.1.attention.self.query.lora_B"
+    assert (child[name].float() - start[name].float()).abs().max() < 0.05  # warm-started, not re-initialised
+    assert not torch.equal(child[name], start[name])  # and trained
