@@ -35,6 +35,11 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[l
         yield order[begin : begin + batch_size]
 
 
+def autocast_context(device: torch.device, precision: str | None):
+    """bfloat16 autocast on ``device`` for ``"bf16"``; nothing (float32) otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+
+
 def predict_windows(
     model,
     windows: Sequence[tuple[Sequence[int], Sequence[int]]],
@@ -48,7 +53,7 @@ def predict_windows(
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     results: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(windows)
     device = next(model.parameters()).device
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+    autocast = autocast_context(device, precision)
     was_training = model.training
     model.eval()
     with torch.inference_mode(), autocast:

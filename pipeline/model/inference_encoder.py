@@ -91,19 +91,21 @@ class PackedLinear(nn.Module):
             self._bf16 = (packed, self.bias.detach().to(torch.bfloat16))
         return self._bf16
 
+    def _plain(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """torch's own linear layer (and GELU): where oneDNN is not used or cannot run this precision."""
+        y = F.linear(x, weight, bias)
+        return F.gelu(y) if self.activation == "gelu" else y
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.packed is None:
-            y = F.linear(x, self.weight, self.bias)
-            return F.gelu(y) if self.activation == "gelu" else y
+            return self._plain(x, self.weight, self.bias)
         rows = x.reshape(-1, x.shape[-1])
         # under bf16 autocast the input arrives in bf16: oneDNN needs weights of the same type (AMX runs them)
         if rows.dtype == torch.bfloat16 or torch.is_autocast_enabled("cpu"):
             packed, bias = self._bf16_weights()
             rows = rows.to(torch.bfloat16)
             if packed is None:
-                y = F.linear(rows, self._bf16_source, bias)
-                y = F.gelu(y) if self.activation == "gelu" else y
-                return y.reshape(*x.shape[:-1], y.shape[-1])
+                return self._plain(x.to(torch.bfloat16), self._bf16_source, bias)
         else:
             packed, bias = self.packed, self.bias
             rows = rows.float()
@@ -164,9 +166,10 @@ class InferenceBert(nn.Module):
 
     @classmethod
     def from_safetensors(cls, base_dir: Path, overrides: dict[str, torch.Tensor],
-                         layers: int | None = None) -> InferenceBert:
+                         layers: int | None = None, merge=None) -> InferenceBert:
         """The encoder of ``base_dir/model.safetensors`` with ``overrides`` (fine-tuned tensors, named as in
-        transformers' ``BertModel``) replacing the base weights; ``layers`` keeps only the lowest ones."""
+        transformers' ``BertModel``) replacing the base weights; ``layers`` keeps only the lowest ones;
+        ``merge(overrides, base state)``, when given, turns stored adapters into full weights first."""
         from safetensors.torch import load_file
 
         config = json.loads((Path(base_dir) / "config.json").read_text(encoding="utf-8"))
@@ -174,6 +177,8 @@ class InferenceBert(nn.Module):
             config["num_hidden_layers"] = checked_layer_count(layers, config["num_hidden_layers"], base_dir)
         stored = load_file(str(Path(base_dir) / "model.safetensors"))
         state = {_strip_prefix(name): tensor for name, tensor in stored.items()}
+        if merge is not None:
+            overrides = merge(overrides, state)
         for name, tensor in overrides.items():
             if name not in state:
                 raise KeyError(f"{name!r} is not a tensor of the base encoder")

@@ -50,10 +50,14 @@ class LowRankLinear(nn.Linear):
         linear = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None,
                            device=self.weight.device, dtype=self.weight.dtype)
         with torch.no_grad():
-            linear.weight.copy_(self.weight + self.scale * (self.lora_B @ self.lora_A))
+            linear.weight.copy_(_merged(self.weight, self.lora_A, self.lora_B, self.scale))
             if self.bias is not None:
                 linear.bias.copy_(self.bias)
         return linear
+
+
+def _merged(weight: torch.Tensor, lora_a: torch.Tensor, lora_b: torch.Tensor, scale: float) -> torch.Tensor:
+    return weight + scale * (lora_b @ lora_a)
 
 
 def _adapted_layers(encoder: nn.Module, first_layer: int) -> list[nn.Module]:
@@ -98,8 +102,7 @@ def merged_weights(stored: dict[str, torch.Tensor], base: dict[str, torch.Tensor
     for name in stored:
         if name.endswith(f".{ADAPTER_A}"):
             prefix = name[: -len(ADAPTER_A)]
-            weight = base[f"{prefix}weight"].float()
-            update = stored[f"{prefix}{ADAPTER_B}"].float() @ stored[name].float()
-            merged[f"{prefix}weight"] = weight + (alpha / rank) * update
+            merged[f"{prefix}weight"] = _merged(base[f"{prefix}weight"].float(), stored[name].float(),
+                                                stored[f"{prefix}{ADAPTER_B}"].float(), alpha / rank)
     return merged
 

@@ -50,7 +50,8 @@ def resolve_precision(requested: str, device: str = "cpu", *,
     if requested not in CHOICES:
         raise ValueError(f"precision must be one of {CHOICES}, got {requested!r}")
     kind = device.split(":")[0]
-    if requested == "bf16" and kind == "cpu" and not _native_bf16(flags()):
+    found = flags() if requested == "bf16" and kind == "cpu" else None
+    if found is not None and _bf16_feature(found) is None:  # unreadable flags: nothing to warn about
         return Precision("bf16", "asked for; this CPU has neither AMX nor AVX-512-bf16, so bf16 is emulated and "
                                  "slower than fp32")
     if requested != "auto":
@@ -64,13 +65,13 @@ def resolve_precision(requested: str, device: str = "cpu", *,
     found = flags()
     if found is None:
         return Precision("fp32", "the CPU's flags cannot be read")
-    found = set(found)
-    for flag, name in _BF16_FLAGS:
-        if flag in found:
-            return Precision("bf16", f"CPU has {name}")
+    feature = _bf16_feature(found)
+    if feature:
+        return Precision("bf16", f"CPU has {feature}")
     return Precision("fp32", "CPU has neither AMX nor AVX-512-bf16: bf16 would be slower")
 
 
-def _native_bf16(found: Iterable[str] | None) -> bool:
-    """True where the flags say bf16 runs in hardware, and where they cannot be read (nothing to warn about)."""
-    return found is None or any(flag in set(found) for flag, _ in _BF16_FLAGS)
+def _bf16_feature(found: Iterable[str]) -> str | None:
+    """The CPU feature that runs bf16 in hardware ("AMX", "AVX-512-bf16"), None where the flags show none."""
+    found = set(found)
+    return next((name for flag, name in _BF16_FLAGS if flag in found), None)

@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from pipeline.errors import ConfigError
 from pipeline.model.base import load_encoder, load_tokenizer, resolve_base_model
 from pipeline.model.inference_encoder import InferenceBert, supports_inference_path
-from pipeline.model.low_rank import ADAPTER_A, add_adapters, merge_adapters, merged_weights
+from pipeline.model.low_rank import add_adapters, merge_adapters, merged_weights
 from pipeline.model.network import FramingModel
 from pipeline.model.offset_tokenizer import OffsetTokenizer
 
@@ -248,26 +248,9 @@ def _transformers_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: M
     return model, load_tokenizer(base_dir)
 
 
-def _base_tensors(base_dir: Path, names) -> dict[str, torch.Tensor]:
-    """The base encoder's weights of the matrices that ``names`` hold adapters for (named without "bert.")."""
-    from safetensors import safe_open
-
-    wanted = {name[: -len(ADAPTER_A)] + "weight" for name in names if name.endswith(ADAPTER_A)}
-    found = {}
-    with safe_open(str(base_dir / "model.safetensors"), framework="pt") as handle:
-        for key in handle.keys():  # noqa: SIM118 (safe_open is not a mapping)
-            name = key[len("bert."):] if key.startswith("bert.") else key
-            if name in wanted:
-                found[name] = handle.get_tensor(key)
-    return found
-
-
 def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: ModelMeta, model_dir: Path):
     prefix = "encoder."
     encoder_weights = {name[len(prefix):]: t.float() for name, t in stored.items() if name.startswith(prefix)}
-    if meta.adapter_rank:
-        encoder_weights = merged_weights(encoder_weights, _base_tensors(base_dir, encoder_weights),
-                                         meta.adapter_alpha, meta.adapter_rank)
     layers = meta.encoder_layers or json.loads((base_dir / "config.json").read_text(encoding="utf-8"))[
         "num_hidden_layers"]
     found = _layer_numbers(encoder_weights)
@@ -277,7 +260,9 @@ def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: Mode
         raise _layer_mismatch(model_dir, meta, stored, expected)
     heads = {name: t.float() for name, t in stored.items() if not name.startswith(prefix)}
     try:
-        encoder = InferenceBert.from_safetensors(base_dir, encoder_weights, layers=meta.encoder_layers)
+        merge = (lambda stored, base: merged_weights(stored, base, meta.adapter_alpha, meta.adapter_rank)
+                 ) if meta.adapter_rank else None
+        encoder = InferenceBert.from_safetensors(base_dir, encoder_weights, layers=meta.encoder_layers, merge=merge)
     except (KeyError, RuntimeError) as error:
         raise ConfigError(f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: {error}") from None
     model = FramingModel(encoder, len(meta.targets), dropout=meta.dropout)

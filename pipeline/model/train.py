@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 from pipeline.errors import ConfigError
 from pipeline.model.base import is_named_base, load_tokenizer, resolve_base_model
 from pipeline.model.config import TrainConfig, saved_config_yaml
-from pipeline.model.forward import collate_inputs, predict_windows
+from pipeline.model.forward import autocast_context, collate_inputs, predict_windows
 from pipeline.model.low_rank import add_adapters
 from pipeline.model.store import (
     ModelMeta,
@@ -109,13 +109,6 @@ def learning_rate_factor(step: int, total: int, warmup: int) -> float:
     if step < warmup:
         return (step + 1) / max(1, warmup)
     return max(0.0, (total - step) / max(1, total - warmup))
-
-
-def autocast(device: torch.device, precision: str | None):
-    """The training forward pass's autocast context: bfloat16 for ``"bf16"``, none (float32) otherwise."""
-    import contextlib
-
-    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
 
 
 # -- checkpoints -----------------------------------------------------------------------------------------------
@@ -342,7 +335,7 @@ def train(
             order, cached_epoch = epoch_batches(lengths, hp.batch_size, config.run_seed, epoch), epoch
         batch = collate_training([train_rows[i] for i in order[position]], pad_id, len(labels), len(data.labels))
         batch = {name: tensor.to(device, non_blocking=True) for name, tensor in batch.items()}
-        with autocast(device, hp.autocast):
+        with autocast_context(device, hp.autocast):
             token_logits, sentence_logits = model(batch["input_ids"], batch["attention_mask"], batch["token_sentence"])
         token_logits, sentence_logits = token_logits.float(), sentence_logits.float()
         loss = masked_bce(token_logits, batch["token_targets"], batch["token_mask"], token_pos_weight)
