@@ -145,3 +145,34 @@ def test_retraining_a_model_with_adapters_continues_its_adapters(adapter_model, 
     name = "encoder.encoder.layer.1.attention.self.query.lora_B"
     assert (child[name].float() - start[name].float()).abs().max() < 0.05  # warm-started, not re-initialised
     assert not torch.equal(child[name], start[name])  # and trained
+
+
+def test_a_warm_start_may_adapt_more_layers_than_its_parent_and_starts_from_its_function(adapter_model, tmp_path):
+    """Growing the adapted depth (frozen_layers 1 -> 0): the newly adapted layer starts at the base, so the child's
+    first prediction is its parent's; other mismatches are still refused."""
+    from pipeline.model.store import build_model
+    from pipeline.model.train import load_initial_weights
+
+    parent, encoder_dir = adapter_model
+    meta = read_meta(parent)
+    child, tokenizer = build_model(str(encoder_dir), len(meta.labels) + len(meta.auxiliary), 0.0)
+    freeze_embeddings(child, 0)
+    add_adapters(child.encoder, 0, rank=4, alpha=8)
+    load_initial_weights(child, parent)
+    windows = [(r["input_ids"], r["token_sentence"]) for r in prepared(tokenizer, toy_documents(1)).train_rows][:4]
+    loaded, _, _ = load_model_dir(parent)
+    for (tokens_a, sentences_a), (tokens_b, sentences_b) in zip(predict_windows(loaded, windows, pad_id=0),
+                                                                predict_windows(child.eval(), windows, pad_id=0)):
+        assert torch.allclose(torch.as_tensor(tokens_a), torch.as_tensor(tokens_b), atol=1e-5)
+        assert torch.allclose(torch.as_tensor(sentences_a), torch.as_tensor(sentences_b), atol=1e-5)
+
+    trained = train(tiny_config(encoder_dir, epochs=1, max_steps=2, frozen_layers=0, adapter_rank=4,
+                                adapter_alpha=8), tmp_path / "deeper", prepared=prepared(tokenizer, toy_documents(2)),
+                    progress=False, initial_weights=parent)
+    assert "encoder.encoder.layer.0.attention.self.query.lora_A" in load_file(str(trained / WEIGHTS_FILE))
+
+    other_rank, _ = build_model(str(encoder_dir), len(meta.labels) + len(meta.auxiliary), 0.0)
+    freeze_embeddings(other_rank, 0)
+    add_adapters(other_rank.encoder, 0, rank=8, alpha=8)
+    with pytest.raises(ConfigError, match="other shape"):
+        load_initial_weights(other_rank, parent)

@@ -206,13 +206,14 @@ def read_weights(model_dir: Path) -> dict[str, torch.Tensor]:
 _LAYER_NAME = re.compile(r"^(?:encoder\.)?encoder\.layer\.(\d+)\.")
 
 
-def _layer_numbers(names) -> list[int]:
+def layer_numbers(names) -> list[int]:
+    """The encoder layers that tensor names belong to."""
     return sorted({int(m.group(1)) for m in map(_LAYER_NAME.match, names) if m})
 
 
 def _layer_mismatch(model_dir: Path, meta: ModelMeta, stored_names, expected_names) -> ConfigError:
     """The error for weights that do not fit the model's encoder, naming the layers on each side."""
-    found, wanted = _layer_numbers(stored_names), _layer_numbers(expected_names)
+    found, wanted = layer_numbers(stored_names), layer_numbers(expected_names)
     if found != wanted:
         return ConfigError(
             f"{model_dir / WEIGHTS_FILE} holds fine-tuned encoder layers {_ranges(found)}, but the model's "
@@ -253,7 +254,7 @@ def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: Mode
     encoder_weights = {name[len(prefix):]: t.float() for name, t in stored.items() if name.startswith(prefix)}
     layers = meta.encoder_layers or json.loads((base_dir / "config.json").read_text(encoding="utf-8"))[
         "num_hidden_layers"]
-    found = _layer_numbers(encoder_weights)
+    found = layer_numbers(encoder_weights)
     if found and found != list(range(meta.frozen_layers, layers)):
         # the fast path would use only the layers it needs and ignore the rest: refuse, like the other path
         expected = [f"encoder.encoder.layer.{i}." for i in range(meta.frozen_layers, layers)]

@@ -165,15 +165,20 @@ def load_checkpoint(directory: Path, model, optimizer) -> dict:
 
 def load_initial_weights(model, model_dir: Path) -> None:
     """Start from a trained model's weights (warm start): every trainable tensor must be in its weights file,
-    with the same shape, and nothing else may be."""
-    from pipeline.model.store import WEIGHTS_FILE
+    with the same shape, and nothing else may be; except that the model to train may adapt more encoder layers
+    than the stored one did (a lower ``frozen_layers``). A layer the stored model kept frozen has no tensor in its
+    file; here it starts at the base weights (adapters at zero), which is what the stored model computed, so
+    training starts from the stored model's function exactly."""
+    from pipeline.model.store import WEIGHTS_FILE, layer_numbers
 
     path = model_dir / WEIGHTS_FILE
     if not path.is_file():
         raise ConfigError(f"cannot warm-start from {model_dir}: no {WEIGHTS_FILE}")
     stored = load_file(str(path))
     expected = trainable_state(model)
-    missing, unexpected = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
+    kept_at_base = set(layer_numbers(expected)) - set(layer_numbers(stored))
+    missing = sorted(name for name in set(expected) - set(stored) if not set(layer_numbers([name])) & kept_at_base)
+    unexpected = sorted(set(stored) - set(expected))
     wrong = sorted(name for name in set(expected) & set(stored) if stored[name].shape != expected[name].shape)
     if missing or unexpected or wrong:
         raise ConfigError(f"cannot warm-start from {path}: its weights do not fit the model to train "
