@@ -105,3 +105,25 @@ def test_the_first_documents_come_out_before_a_whole_group_is_read(trained_model
     # group of 512 windows would need more than there are)
     assert len(consumed) <= 3 * FIRST_GROUP_WINDOWS
     assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize(("options", "threads"), [(["--workers", "2"], 14), (["--workers", "2", "--threads", "3"], 3),
+                                                  (["--workers", "0"], None)])
+def test_the_model_leaves_the_workers_their_cores(trained_model, tmp_path, monkeypatch, options, threads):
+    """On a many-core machine torch would take every core, and its threads would fight the workers for them."""
+    import torch
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda _: set(range(16)), raising=False)
+    before = torch.get_num_threads()
+    source = tmp_path / "in.txt"
+    source.write_text(TOY_TEXTS[0], encoding="utf-8")
+    try:
+        result = CliRunner().invoke(cli, ["annotate", str(source), "--out", str(tmp_path / "out.jsonl"),
+                                           "--model", str(trained_model), "--no-progress", *options])
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == (threads or before)
+    finally:
+        torch.set_num_threads(before)

@@ -11,6 +11,7 @@ from pipeline.cli.options import (
     input_options,
     progress_option,
     refuse_to_overwrite_inputs,
+    threads_option,
 )
 from pipeline.progress import echo
 from pipeline.progress import progress as progress_bar
@@ -39,12 +40,14 @@ from pipeline.progress import progress as progress_bar
 @click.option("--workers", type=click.IntRange(0, 256), default=None,
               help="Worker processes that segment, tokenize and decode while this one runs the model (0: one "
                    "process). Default: none on 2 cores or fewer, else half the cores, at most 8.")
+@threads_option(default_help="torch's choice; with --workers N, the cores left beside the workers",
+                expose_value=True)
 @ray_options
 @device_option
 @input_options
 @progress_option
 def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores: bool, resume: bool,
-             precision: str, batch_size: int, engine: str, workers: int | None, device: str,
+             precision: str, batch_size: int, engine: str, workers: int | None, threads: int | None, device: str,
              input_options: InputOptions, progress: bool, ray_options=None) -> None:
     """Tag framing devices in documents: sentence labels and character spans, with scores.
 
@@ -53,7 +56,7 @@ def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores
     above the model's tuned thresholds are written (see --all-scores).
     """
     from pipeline.batch import annotate_to_file, check_output, partial_path
-    from pipeline.engines.local import LocalEngine
+    from pipeline.engines.local import LocalEngine, share_cores_with_workers
     from pipeline.model.annotator import Annotator
     from pipeline.model.precision import resolve_precision
 
@@ -70,6 +73,8 @@ def annotate(paths: tuple[str, ...], out: str, model_dir: str | None, all_scores
     documents, report = input_options.read(paths)
     spans = written = 0
     runner = LocalEngine(annotator, workers)
+    if threads is None and runner.workers and device == "cpu":
+        share_cores_with_workers(runner.workers)
     records = annotate_to_file(documents, annotator, out, resume=resume, notify=echo, engine=runner)
     try:
         for record in progress_bar(records, total=documents.total, desc="annotate", enabled=progress):

@@ -174,12 +174,14 @@ def _set_threads(context: click.Context, parameter: click.Parameter, value: int 
     return value
 
 
-def threads_option(command: Callable[..., Any]) -> Callable[..., Any]:
+def threads_option(command: Callable[..., Any] | None = None, *, default_help: str = "torch's choice",
+                   expose_value: bool = False):
     """``--threads N``: torch's CPU threads, set as the option is read (default: torch's choice)."""
-    return click.option("--threads", type=click.IntRange(1, 256), default=None, callback=_set_threads,
-                        expose_value=False,
-                        help="CPU threads for torch (default: torch's choice; 1 is faster on a machine busy "
-                             "with other work).")(command)
+    option = click.option("--threads", type=click.IntRange(1, 256), default=None, callback=_set_threads,
+                          expose_value=expose_value,
+                          help=f"CPU threads for torch (default: {default_help}; 1 is faster on a machine busy "
+                               "with other work).")
+    return option(command) if command is not None else option
 
 
 def refuse_to_overwrite_inputs(out: str | None, paths: Iterable[str]) -> None:

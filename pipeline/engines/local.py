@@ -25,14 +25,28 @@ from pipeline.document import Document
 from pipeline.engines._worker import WorkerSpec, run
 
 
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_workers() -> int:
     """Worker processes for this machine: none on 2 cores or fewer (measured: the model and the workers then
     compete for the same cores and the single process is as fast), else one per core left beside the model's
     threads, at most 8."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = available_cores()
     if cores <= 2:
         return 0
     return min(8, max(1, cores // 2))
+
+
+def share_cores_with_workers(workers: int) -> int:
+    """Give the model's torch threads the cores the workers leave (torch would take every core, and its threads
+    and the workers would then preempt each other); returns the thread count."""
+    import torch
+
+    threads = max(1, available_cores() - workers)
+    torch.set_num_threads(threads)
+    return threads
 
 
 class LocalEngine:
