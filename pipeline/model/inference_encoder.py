@@ -31,6 +31,11 @@ from pipeline.model.offset_tokenizer import read_json
 
 # the row count oneDNN packs weights for: a batch of 8 windows of 256 tokens (any other size still works)
 _PACK_ROWS = 2048
+# batches are padded to a multiple of this many tokens: oneDNN builds (JIT-compiles) a kernel for each new input
+# shape, about 60 ms for a 4-layer MiniLM's bf16 layers on 2 cores, and length-sorted batches of whole sentences
+# come in nearly every length (48 shapes in 76 batches on 120 articles). Ten shapes instead: `framing annotate`
+# 1.30x faster end to end in bf16, and fp32 labels identical (masked padding changes no real token's output)
+LENGTH_STEP = 32
 
 
 def supports_inference_path(base_dir: Path) -> bool:
@@ -189,6 +194,14 @@ class InferenceBert(nn.Module):
         return cls(config, state)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> EncoderOutput:
+        length = input_ids.shape[1]
+        padded = min(-(-length // LENGTH_STEP) * LENGTH_STEP, self.position_embeddings.shape[0])
+        if padded > length:
+            input_ids = F.pad(input_ids, (0, padded - length))
+            attention_mask = F.pad(attention_mask, (0, padded - length))
+        return EncoderOutput(self._encode(input_ids, attention_mask)[:, :length])
+
+    def _encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         batch, length = input_ids.shape
         width, heads = self.config.hidden_size, self.config.num_attention_heads
         x = self.embedding_norm(self.word_embeddings[input_ids] + self.position_embeddings[:length]
@@ -200,7 +213,7 @@ class InferenceBert(nn.Module):
             context = context.transpose(1, 2).reshape(batch, length, width)
             x = layer.attention_norm(layer.attention_out(context) + x)
             x = layer.output_norm(layer.output(layer.intermediate(x)) + x)
-        return EncoderOutput(x)
+        return x
 
 
 def _strip_prefix(name: str) -> str:
