@@ -1,0 +1,18 @@
+"""Progress where standard error is not a terminal (logs, pipes, nohup): a plain line now and then, never a bar."""
+
+from __future__ import annotations
+
+from pipeline import progress as progress_module
+from pipeline.progress import progress
+
+
+def test_a_log_gets_plain_progress_lines_and_a_short_run_stays_quiet(capsys, monkeypatch):
+    assert list(progress(range(3), total=3, desc="score", unit="doc")) == [0, 1, 2]
+    assert capsys.readouterr().err == ""  # under a minute: nothing
+    monkeypatch.setattr(progress_module, "PLAIN_LINE_SECONDS", 0.0)
+    assert list(progress(range(3), total=3, desc="score", unit="doc")) == [0, 1, 2]
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["score: 1/3 docs", "score: 2/3 docs", "score: 3/3 docs"]
+    assert "\r" not in "".join(lines)
+    assert list(progress(range(2), desc="score", enabled=False)) == [0, 1]
+    assert capsys.readouterr().err == ""  # --no-progress: nothing at all
