@@ -101,3 +101,20 @@ def test_decoded_spans_keep_the_clean_span_invariants_on_real_output(name):
                 near = sentences[max(0, owner[0] - 1): owner[0] + 2]
                 assert any(s.start <= actor["start"] and actor["end"] <= s.end for s in near), f"far actor: {where}"
     assert counted > 20  # the articles are written to contain devices and techniques
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_shipped_models_training_config_names_files_that_exist(name):
+    """`framing retrain` and `framing models average` read a model's config.yaml: its annotation files, teacher and
+    starting weights must be found from the model folder (a config saved from another checkout once named those)."""
+    from pipeline.model.config import load_config
+
+    config = load_config(REPO / "models" / name / "config.yaml")
+    in_repo = [config.resolve_data(source.path) for source in config.data]
+    in_repo = [path for path in in_repo if "shared" not in path.parts]  # the corpora live outside the repository
+    if config.distil:
+        in_repo += [config.resolve(config.distil.teacher), *map(config.resolve_data, config.distil.held_out)]
+    if config.initial_weights:
+        in_repo.append(config.resolve(config.initial_weights))
+    missing = [str(path) for path in in_repo if not path.exists()]
+    assert not missing, f"{name}/config.yaml names paths that do not exist: {missing}"
