@@ -27,7 +27,8 @@ def progress(
     enabled: bool = True,
 ) -> Iterator[T]:
     """``items``, with a bar on standard error when ``enabled``, standard error is a terminal, and more than
-    one item is expected (``total`` None means "unknown", which gets a bar)."""
+    one item is expected (``total`` None means "unknown", which gets a bar); with a line a minute when
+    ``enabled`` and standard error is not a terminal."""
     if enabled and not _stderr_is_terminal():
         return _plain_lines(items, total, desc or "progress", unit)
     disable = not enabled or (total is not None and total <= 1)
