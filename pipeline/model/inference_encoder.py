@@ -18,6 +18,7 @@ Training, other architectures and non-CPU devices use transformers' classes (``p
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,7 @@ class InferenceBert(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> EncoderOutput:
         length = input_ids.shape[1]
-        padded = min(-(-length // LENGTH_STEP) * LENGTH_STEP, self.position_embeddings.shape[0])
+        padded = min(math.ceil(length / LENGTH_STEP) * LENGTH_STEP, self.position_embeddings.shape[0])
         if padded > length:
             input_ids = F.pad(input_ids, (0, padded - length))
             attention_mask = F.pad(attention_mask, (0, padded - length))

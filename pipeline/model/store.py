@@ -20,6 +20,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -261,8 +262,7 @@ def _inference_model(base_dir: Path, stored: dict[str, torch.Tensor], meta: Mode
         raise _layer_mismatch(model_dir, meta, stored, expected)
     heads = {name: t.float() for name, t in stored.items() if not name.startswith(prefix)}
     try:
-        merge = (lambda stored, base: merged_weights(stored, base, meta.adapter_alpha, meta.adapter_rank)
-                 ) if meta.adapter_rank else None
+        merge = partial(merged_weights, alpha=meta.adapter_alpha, rank=meta.adapter_rank) if meta.adapter_rank else None
         encoder = InferenceBert.from_safetensors(base_dir, encoder_weights, layers=meta.encoder_layers, merge=merge)
     except (KeyError, RuntimeError) as error:
         raise ConfigError(f"{model_dir / WEIGHTS_FILE} does not fit base model {meta.base_model!r}: {error}") from None

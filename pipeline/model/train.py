@@ -27,9 +27,11 @@ from pipeline.model.config import TrainConfig, saved_config_yaml
 from pipeline.model.forward import autocast_context, collate_inputs, predict_windows
 from pipeline.model.low_rank import add_adapters
 from pipeline.model.store import (
+    WEIGHTS_FILE,
     ModelMeta,
     build_model,
     freeze_embeddings,
+    layer_numbers,
     save_weights,
     trainable_state,
     write_meta,
@@ -169,15 +171,13 @@ def load_initial_weights(model, model_dir: Path) -> None:
     than the stored one did (a lower ``frozen_layers``). A layer the stored model kept frozen has no tensor in its
     file; here it starts at the base weights (adapters at zero), which is what the stored model computed, so
     training starts from the stored model's function exactly."""
-    from pipeline.model.store import WEIGHTS_FILE, layer_numbers
-
     path = model_dir / WEIGHTS_FILE
     if not path.is_file():
         raise ConfigError(f"cannot warm-start from {model_dir}: no {WEIGHTS_FILE}")
     stored = load_file(str(path))
     expected = trainable_state(model)
     kept_at_base = set(layer_numbers(expected)) - set(layer_numbers(stored))
-    missing = sorted(name for name in set(expected) - set(stored) if not set(layer_numbers([name])) & kept_at_base)
+    missing = sorted(name for name in set(expected) - set(stored) if kept_at_base.isdisjoint(layer_numbers([name])))
     unexpected = sorted(set(stored) - set(expected))
     wrong = sorted(name for name in set(expected) & set(stored) if stored[name].shape != expected[name].shape)
     if missing or unexpected or wrong:
