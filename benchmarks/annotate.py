@@ -12,10 +12,16 @@ All read the same sentences with the same encoder depth (all-MiniLM-L6-v2 from t
   initialised multi-label head of the same size — a sentence classifier only, no spans, no segmentation, no
   I/O, start-up not counted. It keeps as many encoder layers as the model does (``encoder_layers``).
 
+``--avx2-stand-in`` caps oneDNN, MKL and torch's own kernels at AVX2 in every process it starts
+(``ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ATEN_CPU_CAPABILITY=avx2``): a stand-in for an AVX2-only CPU
+on an AVX-512 one (same caches and clocks: not a measurement of an AVX2-only CPU). All three matter: the baseline's
+linear layers run in MKL, ours in oneDNN, so capping one of them alone favours the other.
+
 Agreement with fp32 (the labels the shipped thresholds give): the share of sentences with the same set of labels,
 and the Jaccard index of the span sets (document, start, end, label). Run by hand (not a test):
 
     .venv/bin/python benchmarks/annotate.py [--articles DIR] [--limit 120] [--model DIR] [--threads 2] [--workers N]
+        [--avx2-stand-in]
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ARTICLES = REPO.parent / "shared" / "data" / "semeval2023-task3-en" / "train-articles"
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+AVX2_CAPS = {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 
 BASELINE = r"""
 import json, sys, time, torch
@@ -141,15 +148,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None,
                         help="workers of the --workers > 0 path (default: the engine's default, at least 1)")
+    parser.add_argument("--avx2-stand-in", action="store_true",
+                        help="cap oneDNN, MKL and torch at AVX2 in every process (an AVX2-only CPU's stand-in)")
     args = parser.parse_args()
+    if args.avx2_stand_in:
+        os.environ.update(AVX2_CAPS)
     if not args.articles.is_dir():
         sys.exit(f"no articles at {args.articles}")
     from pipeline.engines.local import default_workers
+    from pipeline.model.precision import resolve_precision
     from pipeline.model.registry import current_model_dir
     from pipeline.model.store import read_meta
 
     name, flags = cpu_description()
-    native_bf16 = bool(flags & {"amx_bf16", "avx512_bf16"})
+    native_bf16 = resolve_precision("auto", "cpu").precision == "bf16"
     workers = args.workers if args.workers is not None else max(1, default_workers())
     paths = [("fp32, --workers 0", ["--precision", "fp32", "--workers", "0"])]
     if native_bf16:
@@ -174,7 +186,9 @@ def main() -> None:
     one, batched = n / baseline["one"], n / baseline["batched"]
     depth = f"the lowest {meta.encoder_layers} encoder layers" if meta.encoder_layers else "all encoder layers"
     print(f"CPU: {name}; {os.cpu_count()} logical CPUs; flags: "
-          + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS))
+          + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS)
+          + ("; CAPPED AT AVX2 (" + " ".join(f"{k}={v}" for k, v in AVX2_CAPS.items()) + ")"
+             if args.avx2_stand_in else ""))
     print(f"{len(reference)} articles, {n} sentences, {args.threads} threads, {meta.version} ({depth})")
     print(f"{'':<44}{'seconds':>8}{'sent/s':>8}{'x 1/call':>9}{'x batch':>8}{'RSS MB':>8}"
           f"{'same labels':>12}{'span Jacc.':>11}")

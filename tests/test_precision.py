@@ -58,3 +58,28 @@ def test_cpu_flags_are_read_from_a_cpuinfo_file(tmp_path):
     cpuinfo.write_text("processor\t: 0\nmodel name\t: Xeon\nflags\t\t: fpu avx2 amx_bf16\n\nprocessor\t: 1\n")
     assert cpu_flags(str(cpuinfo)) == {"fpu", "avx2", "amx_bf16"}
     assert cpu_flags(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize(("cap", "expected", "reason"), [
+    ("AVX2", "fp32", "neither AMX nor AVX-512-bf16 within ONEDNN_MAX_CPU_ISA=AVX2"),
+    ("avx512_core", "fp32", "neither AMX nor AVX-512-bf16 within ONEDNN_MAX_CPU_ISA=AVX512_CORE"),
+    ("AVX512_CORE_BF16", "bf16", "CPU has AVX-512-bf16 within ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16"),
+    ("AVX512_CORE_AMX", "bf16", "CPU has AMX within ONEDNN_MAX_CPU_ISA=AVX512_CORE_AMX"),
+    (None, "bf16", "CPU has AMX"),
+])
+def test_auto_follows_a_cap_on_onednns_instruction_set(cap, expected, reason):
+    # a oneDNN capped below bf16 emulates it whatever the CPU's flags say
+    chosen = resolve_precision("auto", "cpu", flags=_flags(SAPPHIRE_RAPIDS), isa_cap=lambda: cap and cap.upper())
+    assert chosen.precision == expected and reason in chosen.reason
+    if expected == "fp32":
+        asked = resolve_precision("bf16", "cpu", flags=_flags(SAPPHIRE_RAPIDS), isa_cap=lambda: cap.upper())
+        assert "emulated and slower than fp32" in asked.reason
+
+
+@pytest.mark.parametrize(("value", "expected"), [("AVX2", "AVX2"), (" avx2 ", "AVX2"), ("ALL", None),
+                                                 ("", None), ("bogus", None)])
+def test_the_onednn_cap_is_read_from_the_environment(monkeypatch, value, expected):
+    from pipeline.model.precision import onednn_isa_cap
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", value)
+    assert onednn_isa_cap() == expected

@@ -4,16 +4,26 @@ bf16 autocast is about 2.5x faster than fp32 on CPUs with AMX or AVX-512-bf16 (S
 about 5.7x SLOWER on an AVX2-only CPU, where oneDNN emulates it: the choice must come from the CPU's own flags
 (``/proc/cpuinfo``), never from "oneDNN supports bf16" (it does, by emulation, on any AVX-512 CPU). On CUDA,
 bf16 is chosen where the card supports it (``torch.cuda.is_bf16_supported``); any other device gets fp32.
+
+A process whose oneDNN is capped below bf16 (``ONEDNN_MAX_CPU_ISA=AVX2``, as used to stand in for an AVX2-only
+CPU) emulates bf16 whatever the flags say, so the cap hides the features it leaves out.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 CHOICES = ("auto", "fp32", "bf16")
 # CPU flags (as Linux names them) that mean bf16 matrix multiplies run in hardware
 _BF16_FLAGS = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512-bf16"))
+# oneDNN's ISA names from the lowest (ONEDNN_MAX_CPU_ISA takes one); bf16 runs natively from AVX512_CORE_BF16 on,
+# AMX from AVX512_CORE_AMX on
+_ONEDNN_ISAS = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI",
+                "AVX512_CORE_BF16", "AVX10_1_512", "AVX512_CORE_AMX", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16",
+                "AVX10_2_512", "AVX10_2_512_AMX_2")
+_LOWEST_ISA = {"amx_bf16": "AVX512_CORE_AMX", "avx512_bf16": "AVX512_CORE_BF16"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,21 @@ def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str] | None:
     return None
 
 
+def onednn_isa_cap() -> str | None:
+    """The highest instruction set oneDNN may use in this process (``ONEDNN_MAX_CPU_ISA``), None where uncapped."""
+    value = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return value if value in _ONEDNN_ISAS else None
+
+
+def _within_cap(found: Iterable[str], cap: str | None) -> frozenset[str]:
+    """The CPU flags less the bf16 features a capped oneDNN does not use."""
+    found = frozenset(found)
+    if cap is None:
+        return found
+    return frozenset(flag for flag in found
+                     if flag not in _LOWEST_ISA or _ONEDNN_ISAS.index(cap) >= _ONEDNN_ISAS.index(_LOWEST_ISA[flag]))
+
+
 def _cuda_bf16() -> bool:
     import torch
 
@@ -45,15 +70,18 @@ def _cuda_bf16() -> bool:
 
 def resolve_precision(requested: str, device: str = "cpu", *,
                       flags: Callable[[], Iterable[str] | None] = cpu_flags,
-                      cuda_bf16: Callable[[], bool] = _cuda_bf16) -> Precision:
+                      cuda_bf16: Callable[[], bool] = _cuda_bf16,
+                      isa_cap: Callable[[], str | None] = onednn_isa_cap) -> Precision:
     """The precision to run: ``requested`` itself unless it is "auto" (the hardware then decides)."""
     if requested not in CHOICES:
         raise ValueError(f"precision must be one of {CHOICES}, got {requested!r}")
     kind = device.split(":")[0]
+    cap = isa_cap() if kind == "cpu" else None
+    capped = f" within ONEDNN_MAX_CPU_ISA={cap}" if cap else ""
     found = flags() if requested == "bf16" and kind == "cpu" else None
-    if found is not None and _bf16_feature(found) is None:  # unreadable flags: nothing to warn about
-        return Precision("bf16", "asked for; this CPU has neither AMX nor AVX-512-bf16, so bf16 is emulated and "
-                                 "slower than fp32")
+    if found is not None and _bf16_feature(_within_cap(found, cap)) is None:  # unreadable flags: nothing to warn about
+        return Precision("bf16", f"asked for; this CPU has neither AMX nor AVX-512-bf16{capped}, so bf16 is "
+                                 "emulated and slower than fp32")
     if requested != "auto":
         return Precision(requested, "asked for")
     if kind == "cuda":
@@ -65,10 +93,10 @@ def resolve_precision(requested: str, device: str = "cpu", *,
     found = flags()
     if found is None:
         return Precision("fp32", "the CPU's flags cannot be read")
-    feature = _bf16_feature(found)
+    feature = _bf16_feature(_within_cap(found, cap))
     if feature:
-        return Precision("bf16", f"CPU has {feature}")
-    return Precision("fp32", "CPU has neither AMX nor AVX-512-bf16: bf16 would be slower")
+        return Precision("bf16", f"CPU has {feature}{capped}")
+    return Precision("fp32", f"CPU has neither AMX nor AVX-512-bf16{capped}: bf16 would be slower")
 
 
 def _bf16_feature(found: Iterable[str]) -> str | None:
