@@ -13,6 +13,8 @@ from pipeline.model.registry import current_model_dir
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "examples" / "articles" / "03-so-called-referendum.txt"
 NAMES = sorted(path.parent.name for path in (REPO / "models").glob("*/framing-model.json"))
+# the last commit whose tree held the earlier models (the README says how to bring one back)
+HISTORY = "a1ed62b"
 
 
 def _needs_missing_base(name: str) -> str | None:
@@ -105,16 +107,38 @@ def test_decoded_spans_keep_the_clean_span_invariants_on_real_output(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_shipped_models_training_config_names_files_that_exist(name):
-    """`framing retrain` and `framing models average` read a model's config.yaml: its annotation files, teacher and
-    starting weights must be found from the model folder (a config saved from another checkout once named those)."""
+    """`framing retrain`, `framing calibrate` and `framing evaluate` read a model's config.yaml: its annotation files
+    must be found from the model folder (a config saved from another checkout once named those). Its teacher and
+    starting weights, which only rerunning its training needs, are shipped or restorable from the git history with
+    the README's `git checkout HISTORY -- models/<version>`."""
     from pipeline.model.config import load_config
 
     config = load_config(REPO / "models" / name / "config.yaml")
     in_repo = [config.resolve_data(source.path) for source in config.data]
-    in_repo = [path for path in in_repo if "shared" not in path.parts]  # the corpora live outside the repository
     if config.distil:
-        in_repo += [config.resolve(config.distil.teacher), *map(config.resolve_data, config.distil.held_out)]
-    if config.initial_weights:
-        in_repo.append(config.resolve(config.initial_weights))
+        in_repo += map(config.resolve_data, config.distil.held_out)
+    in_repo = [path for path in in_repo if "shared" not in path.parts]  # the corpora live outside the repository
     missing = [str(path) for path in in_repo if not path.exists()]
     assert not missing, f"{name}/config.yaml names paths that do not exist: {missing}"
+    models = [config.resolve(config.distil.teacher)] if config.distil else []
+    models += [config.resolve(config.initial_weights)] if config.initial_weights else []
+    for model in models:
+        assert model.parent == REPO / "models", f"{name}/config.yaml names a model outside models/: {model}"
+        if not model.exists():
+            assert _in_history(f"models/{model.name}/framing-model.json"), (
+                f"{name}/config.yaml names {model.name}, neither shipped nor at {HISTORY} in the git history")
+
+
+def _in_history(path: str) -> bool:
+    """Is ``path`` in the commit that still held the models taken out of the tree (skips without that history)?"""
+    import subprocess
+
+    try:
+        known = subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{HISTORY}^{{commit}}"],
+                               capture_output=True).returncode == 0
+    except OSError:
+        known = False
+    if not known:
+        pytest.skip(f"no git history with commit {HISTORY} (a shallow clone or an unpacked release)")
+    return subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{HISTORY}:{path}"],
+                          capture_output=True).returncode == 0
