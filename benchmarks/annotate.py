@@ -17,11 +17,16 @@ All read the same sentences with the same encoder depth (all-MiniLM-L6-v2 from t
 on an AVX-512 one (same caches and clocks: not a measurement of an AVX2-only CPU). All three matter: the baseline's
 linear layers run in MKL, ours in oneDNN, so capping one of them alone favours the other.
 
+``--device cuda`` runs every path on the GPU (batch 256 unless ``--batch-size`` says otherwise): fp32 with workers
+(the reference), the single process with ``auto`` (the figure the workers must beat) and ``auto`` with workers; the
+pipeline runs batched only. ``--copies N`` reads each article N times under distinct names, for a corpus large
+enough to keep a GPU busy. On a GPU machine without the packages, ``benchmarks/gpu_kit.py`` prepares what to carry.
+
 Agreement with fp32 (the labels the shipped thresholds give): the share of sentences with the same set of labels,
 and the Jaccard index of the span sets (document, start, end, label). Run by hand (not a test):
 
     .venv/bin/python benchmarks/annotate.py [--articles DIR] [--limit 120] [--model DIR] [--threads 2] [--workers N]
-        [--avx2-stand-in]
+        [--avx2-stand-in] [--device cuda] [--batch-size N] [--copies N]
 """
 
 from __future__ import annotations
@@ -52,15 +57,18 @@ sentences = json.load(open(sys.argv[1]))
 depth = {"num_hidden_layers": int(sys.argv[5])} if int(sys.argv[5]) else {}
 model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=int(sys.argv[2]),
                                                            problem_type="multi_label_classification", **depth)
+device, batch = sys.argv[6], int(sys.argv[7])
 classify = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(path),
-                    device="cpu", top_k=None, function_to_apply="sigmoid", truncation=True)
+                    device=device, top_k=None, function_to_apply="sigmoid", truncation=True)
 classify(sentences[:8], batch_size=8)  # warm-up
+one = None
+if device == "cpu":  # one call per sentence on a GPU would take most of a lease to say what is known: it starves
+    began = time.perf_counter()
+    for sentence in sentences:
+        classify(sentence)
+    one = time.perf_counter() - began
 began = time.perf_counter()
-for sentence in sentences:
-    classify(sentence)
-one = time.perf_counter() - began
-began = time.perf_counter()
-results = classify(sentences, batch_size=32)
+results = classify(sentences, batch_size=batch)
 batched = time.perf_counter() - began
 assert len(results) == len(sentences)
 open(sys.argv[4], "w").write(json.dumps({"one": one, "batched": batched}))
@@ -99,9 +107,15 @@ def measured(command: list[str], env: dict[str, str]) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def framing_command() -> list[str]:
+    """The ``framing`` script beside this Python, else the CLI through ``-c`` (a GPU machine with the package on
+    PYTHONPATH rather than installed)."""
+    script = Path(sys.executable).with_name("framing")
+    return [str(script)] if script.is_file() else [sys.executable, "-c", "from pipeline.cli import main; main()"]
+
+
 def run_ours(sample: Path, out: Path, options: list[str], model: str | None, threads: int) -> dict:
-    command = [str(Path(sys.executable).with_name("framing")), "annotate", str(sample), "--out", str(out),
-               "--no-progress", *options]
+    command = [*framing_command(), "annotate", str(sample), "--out", str(out), "--no-progress", *options]
     if model:
         command += ["--model", model]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
@@ -111,7 +125,8 @@ def run_ours(sample: Path, out: Path, options: list[str], model: str | None, thr
     return {"seconds": run["wall"], "records": records, "rss": run["rss_mb"], "precision": chosen}
 
 
-def run_baseline(sentences: list[str], num_labels: int, layers: int | None, threads: int, work: Path) -> dict:
+def run_baseline(sentences: list[str], num_labels: int, layers: int | None, threads: int, work: Path,
+                 device: str, batch: int) -> dict:
     data = work / "sentences.json"
     data.write_text(json.dumps(sentences), encoding="utf-8")
     script = work / "baseline.py"
@@ -119,7 +134,7 @@ def run_baseline(sentences: list[str], num_labels: int, layers: int | None, thre
     timing = work / "baseline.json"
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     run = measured([sys.executable, str(script), str(data), str(num_labels), str(threads), str(timing),
-                    str(layers or 0)], env)
+                    str(layers or 0), device, str(batch)], env)
     return {**json.loads(timing.read_text()), "rss": run["rss_mb"]}
 
 
@@ -150,7 +165,14 @@ def main() -> None:
                         help="workers of the --workers > 0 path (default: the engine's default, at least 1)")
     parser.add_argument("--avx2-stand-in", action="store_true",
                         help="cap oneDNN, MKL and torch at AVX2 in every process (an AVX2-only CPU's stand-in)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (the pipeline then runs batched only)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="framing annotate's --batch-size (default: its own; 256 on cuda) and the batched "
+                             "pipeline's (default 32; 256 on cuda)")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="read each article this many times, under distinct names (a larger corpus)")
     args = parser.parse_args()
+    cuda = args.device.startswith("cuda")
     if args.avx2_stand_in:
         os.environ.update(AVX2_CAPS)
     if not args.articles.is_dir():
@@ -161,48 +183,67 @@ def main() -> None:
     from pipeline.model.store import read_meta
 
     name, flags = cpu_description()
-    native_bf16 = resolve_precision("auto", "cpu").precision == "bf16"
     workers = args.workers if args.workers is not None else max(1, default_workers())
-    paths = [("fp32, --workers 0", ["--precision", "fp32", "--workers", "0"])]
-    if native_bf16:
-        paths.append(("bf16, --workers 0", ["--precision", "bf16", "--workers", "0"]))
-    paths += [("auto, --workers 0", ["--precision", "auto", "--workers", "0"]),
-              (f"fp32, --workers {workers}", ["--precision", "fp32", "--workers", str(workers)]),
-              (f"auto, --workers {workers}", ["--precision", "auto", "--workers", str(workers)])]
+    batch = args.batch_size or (256 if cuda else None)
+    if cuda:  # fp32 with workers is the reference; the old single process (auto) is the figure to beat
+        paths = [(f"fp32, --workers {workers}", ["--precision", "fp32", "--workers", str(workers)]),
+                 ("auto, --workers 0", ["--precision", "auto", "--workers", "0"]),
+                 (f"auto, --workers {workers}", ["--precision", "auto", "--workers", str(workers)])]
+    else:
+        paths = [("fp32, --workers 0", ["--precision", "fp32", "--workers", "0"])]
+        if resolve_precision("auto", "cpu").precision == "bf16":
+            paths.append(("bf16, --workers 0", ["--precision", "bf16", "--workers", "0"]))
+        paths += [("auto, --workers 0", ["--precision", "auto", "--workers", "0"]),
+                  (f"fp32, --workers {workers}", ["--precision", "fp32", "--workers", str(workers)]),
+                  (f"auto, --workers {workers}", ["--precision", "auto", "--workers", str(workers)])]
+    common = ["--device", args.device] + (["--batch-size", str(batch)] if batch else [])
+    paths = [(label, [*options, *common]) for label, options in paths]
     meta = read_meta(Path(args.model) if args.model else current_model_dir())
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         sample = work / "articles"
         sample.mkdir()
         for path in sorted(args.articles.glob("*.txt"))[: args.limit]:
-            (sample / path.name).symlink_to(path.resolve())
+            for copy in range(args.copies):
+                (sample / (f"copy{copy}-{path.name}" if args.copies > 1 else path.name)).symlink_to(path.resolve())
         results = {}
         for number, (label, options) in enumerate(paths):
             results[label] = run_ours(sample, work / f"out{number}.jsonl", options, args.model, args.threads)
         reference = results[paths[0][0]]["records"]
         sentences = sentences_of(reference)
-        baseline = run_baseline(sentences, len(meta.labels), meta.encoder_layers, args.threads, work)
+        baseline_batch = args.batch_size or (256 if cuda else 32)
+        baseline = run_baseline(sentences, len(meta.labels), meta.encoder_layers, args.threads, work, args.device,
+                                baseline_batch)
     n = len(sentences)
-    one, batched = n / baseline["one"], n / baseline["batched"]
+    batched = n / baseline["batched"]
+    one = n / baseline["one"] if baseline["one"] else None
     depth = f"the lowest {meta.encoder_layers} encoder layers" if meta.encoder_layers else "all encoder layers"
     print(f"CPU: {name}; {os.cpu_count()} logical CPUs; flags: "
           + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS)
           + ("; CAPPED AT AVX2 (" + " ".join(f"{k}={v}" for k, v in AVX2_CAPS.items()) + ")"
              if args.avx2_stand_in else ""))
+    if cuda:
+        import torch
+
+        print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}")
     print(f"{len(reference)} articles, {n} sentences, {args.threads} threads, {meta.version} ({depth})")
     print(f"{'':<44}{'seconds':>8}{'sent/s':>8}{'x 1/call':>9}{'x batch':>8}{'RSS MB':>8}"
           f"{'same labels':>12}{'span Jacc.':>11}")
-    print(f"{'HF pipeline, one call per sentence':<44}{baseline['one']:>8.1f}{one:>8.1f}{1:>9.2f}"
-          f"{one / batched:>8.2f}{baseline['rss']:>8.0f}")
-    print(f"{'HF pipeline, batch 32':<44}{baseline['batched']:>8.1f}{batched:>8.1f}{batched / one:>9.2f}"
-          f"{1:>8.2f}{'':>8}")
+    def times_one(rate: float) -> str:
+        return f"{rate / one:>9.2f}" if one else f"{'-':>9}"
+
+    if one:
+        print(f"{'HF pipeline, one call per sentence':<44}{baseline['one']:>8.1f}{one:>8.1f}{1:>9.2f}"
+              f"{one / batched:>8.2f}{baseline['rss']:>8.0f}")
+    print(f"{f'HF pipeline, batch {baseline_batch}':<44}{baseline['batched']:>8.1f}{batched:>8.1f}"
+          f"{times_one(batched)}{1:>8.2f}{'':>8}")
     for label, _ in paths:
         run = results[label]
         if sentences_of(run["records"]) != sentences:
             sys.exit(f"{label}: other sentences than fp32's")
         same, jaccard = agreement(reference, run["records"])
         rate = n / run["seconds"]
-        print(f"{'framing annotate ' + label:<44}{run['seconds']:>8.1f}{rate:>8.1f}{rate / one:>9.2f}"
+        print(f"{'framing annotate ' + label:<44}{run['seconds']:>8.1f}{rate:>8.1f}{times_one(rate)}"
               f"{rate / batched:>8.2f}{run['rss']:>8.0f}{same:>12.4f}{jaccard:>11.4f}")
     for label, _ in paths:
         if label.startswith("auto"):
