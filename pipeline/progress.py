@@ -49,7 +49,48 @@ def _plain_lines(items: Iterable[T], total: int | None, desc: str, unit: str) ->
         if now - last >= PLAIN_LINE_SECONDS:
             last = now
             of = f"/{total}" if total is not None else ""
-            echo(f"{desc}: {done}{of} {unit}s, {now - began:.0f} s")
+            echo(f"{desc}: {done}{of} {_plural(unit)}, {now - began:.0f} s")
+
+
+class Counter:
+    """A count updated by hand (``update``, ``set_postfix``, ``write``, ``close``: tqdm's calls), for loops that are
+    not one iteration per item, such as training steps. On a terminal it is a tqdm bar; elsewhere a plain line on
+    standard error every :data:`PLAIN_LINE_SECONDS` with the count, the postfix (a loss, an epoch) and the time."""
+
+    def __init__(self, *, total: int, initial: int = 0, desc: str, unit: str, enabled: bool = True):
+        self.total, self.count, self.desc, self.unit = total, initial, desc, unit
+        self.postfix: dict[str, object] = {}
+        self.plain = enabled and not _stderr_is_terminal()
+        self.began = self.last = time.monotonic()
+        self.bar = None if self.plain else tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr,
+                                                disable=not enabled, dynamic_ncols=True)
+
+    def update(self, n: int = 1) -> None:
+        self.count += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        now = time.monotonic()
+        if self.plain and now - self.last >= PLAIN_LINE_SECONDS:
+            self.last = now
+            details = "".join(f", {key} {value}" for key, value in self.postfix.items())
+            echo(f"{self.desc}: {self.count}/{self.total} {_plural(self.unit)}{details}, {now - self.began:.0f} s")
+
+    def set_postfix(self, **values: object) -> None:
+        self.postfix = values
+        if self.bar is not None:
+            self.bar.set_postfix(**values)
+
+    def write(self, message: str) -> None:
+        echo(message)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _plural(unit: str) -> str:
+    return unit + ("es" if unit.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def echo(message: str) -> None:

@@ -37,6 +37,7 @@ from pipeline.model.store import (
     write_meta,
 )
 from pipeline.model.thresholds import best_threshold, tune_thresholds
+from pipeline.progress import Counter
 
 CHECKPOINT_DIR = "checkpoint"
 FROZEN_CACHE_DIR = "frozen-cache"  # beside the checkpoint: the cached frozen-layer states (cache_frozen)
@@ -237,8 +238,6 @@ def train(
     encoder's; ``on_progress(step, total_steps)`` is called after each optimiser step;
     ``device`` is a torch device ("cpu", "cuda", "cuda:1", "mps"). On the CPU a seeded run is reproducible to
     the bit; GPU kernels (scatter and index additions) may differ in the last bits from run to run."""
-    from tqdm.auto import tqdm
-
     from pipeline.model.sources import prepare
 
     out_dir = Path(out_dir)
@@ -329,8 +328,7 @@ def train(
         state = load_checkpoint(checkpoint_dir, model, optimizer)
     log_path = out_dir / "train-log.jsonl"
     model.train()
-    bar = tqdm(total=total_batches, initial=state["batch"], disable=not progress, desc="training", unit="batch",
-               dynamic_ncols=True)
+    bar = Counter(total=total_batches, initial=state["batch"], desc="training", unit="batch", enabled=progress)
     began = time.monotonic() - state["seconds"]
     cached_epoch, order = -1, []
     running_loss = None
