@@ -65,6 +65,8 @@ def test_cpu_flags_are_read_from_a_cpuinfo_file(tmp_path):
     ("avx512_core", "fp32", "neither AMX nor AVX-512-bf16 within ONEDNN_MAX_CPU_ISA=AVX512_CORE"),
     ("AVX512_CORE_BF16", "bf16", "CPU has AVX-512-bf16 within ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16"),
     ("AVX512_CORE_AMX", "bf16", "CPU has AMX within ONEDNN_MAX_CPU_ISA=AVX512_CORE_AMX"),
+    ("AVX10_1_512_AMX", "bf16", "CPU has AMX within ONEDNN_MAX_CPU_ISA=AVX10_1_512_AMX"),  # the same level
+    ("avx512_core_fp16", "bf16", "CPU has AVX-512-bf16 within ONEDNN_MAX_CPU_ISA=AVX512_CORE_FP16"),
     (None, "bf16", "CPU has AMX"),
 ])
 def test_auto_follows_a_cap_on_onednns_instruction_set(cap, expected, reason):

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 CHOICES = ("auto", "fp32", "bf16")
 # CPU flags (as Linux names them) that mean bf16 matrix multiplies run in hardware
 _BF16_FLAGS = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512-bf16"))
-# oneDNN's ISA names from the lowest (ONEDNN_MAX_CPU_ISA takes one); bf16 runs natively from AVX512_CORE_BF16 on,
-# AMX from AVX512_CORE_AMX on
-_ONEDNN_ISAS = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI",
-                "AVX512_CORE_BF16", "AVX10_1_512", "AVX512_CORE_AMX", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16",
-                "AVX10_2_512", "AVX10_2_512_AMX_2")
+# the values ONEDNN_MAX_CPU_ISA takes and oneDNN's own numbers for them (dnnl_cpu_isa_t: each level's bits hold the
+# levels below it; the AVX-512 names are aliases of the AVX10.1 ones). bf16 runs natively from AVX512_CORE_BF16 on,
+# AMX from AVX512_CORE_AMX on; a name not listed here (DEFAULT, ALL, newer levels) caps nothing we use
+_ONEDNN_ISAS = {"SSE41": 0x1, "AVX": 0x3, "AVX2": 0x7, "AVX2_VNNI": 0xF, "AVX2_VNNI_2": 0x1F, "AVX512_CORE": 0x27,
+                "AVX512_CORE_VNNI": 0x67, "AVX512_CORE_BF16": 0xE7, "AVX10_1_512": 0x1EF, "AVX512_CORE_FP16": 0x1EF,
+                "AVX10_1_512_AMX": 0xFEF, "AVX512_CORE_AMX": 0xFEF, "AVX10_1_512_AMX_FP16": 0x1FEF,
+                "AVX512_CORE_AMX_FP16": 0x1FEF}
 _LOWEST_ISA = {"amx_bf16": "AVX512_CORE_AMX", "avx512_bf16": "AVX512_CORE_BF16"}
 
 
@@ -59,7 +61,8 @@ def _within_cap(found: Iterable[str], cap: str | None) -> frozenset[str]:
     if cap is None:
         return found
     return frozenset(flag for flag in found
-                     if flag not in _LOWEST_ISA or _ONEDNN_ISAS.index(cap) >= _ONEDNN_ISAS.index(_LOWEST_ISA[flag]))
+                     if flag not in _LOWEST_ISA or _ONEDNN_ISAS[cap] & _ONEDNN_ISAS[_LOWEST_ISA[flag]]
+                     == _ONEDNN_ISAS[_LOWEST_ISA[flag]])
 
 
 def _cuda_bf16() -> bool:
