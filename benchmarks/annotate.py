@@ -185,19 +185,17 @@ def main() -> None:
     name, flags = cpu_description()
     workers = args.workers if args.workers is not None else max(1, default_workers())
     batch = args.batch_size or (256 if cuda else None)
-    if cuda:  # fp32 with workers is the reference; the old single process (auto) is the figure to beat
-        paths = [(f"fp32, --workers {workers}", ["--precision", "fp32", "--workers", str(workers)]),
-                 ("auto, --workers 0", ["--precision", "auto", "--workers", "0"]),
-                 (f"auto, --workers {workers}", ["--precision", "auto", "--workers", str(workers)])]
-    else:
-        paths = [("fp32, --workers 0", ["--precision", "fp32", "--workers", "0"])]
-        if resolve_precision("auto", "cpu").precision == "bf16":
-            paths.append(("bf16, --workers 0", ["--precision", "bf16", "--workers", "0"]))
-        paths += [("auto, --workers 0", ["--precision", "auto", "--workers", "0"]),
-                  (f"fp32, --workers {workers}", ["--precision", "fp32", "--workers", str(workers)]),
-                  (f"auto, --workers {workers}", ["--precision", "auto", "--workers", str(workers)])]
     common = ["--device", args.device] + (["--batch-size", str(batch)] if batch else [])
-    paths = [(label, [*options, *common]) for label, options in paths]
+
+    def run_path(precision: str, workers: int) -> tuple[str, list[str]]:
+        return f"{precision}, --workers {workers}", ["--precision", precision, "--workers", str(workers), *common]
+
+    if cuda:  # fp32 with workers is the reference; the old single process (auto) is the figure to beat
+        paths = [run_path("fp32", workers), run_path("auto", 0), run_path("auto", workers)]
+    else:
+        native_bf16 = resolve_precision("auto", "cpu").precision == "bf16"
+        paths = [run_path("fp32", 0), *([run_path("bf16", 0)] if native_bf16 else []), run_path("auto", 0),
+                 run_path("fp32", workers), run_path("auto", workers)]
     meta = read_meta(Path(args.model) if args.model else current_model_dir())
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
@@ -211,7 +209,7 @@ def main() -> None:
             results[label] = run_ours(sample, work / f"out{number}.jsonl", options, args.model, args.threads)
         reference = results[paths[0][0]]["records"]
         sentences = sentences_of(reference)
-        baseline_batch = args.batch_size or (256 if cuda else 32)
+        baseline_batch = batch or 32
         baseline = run_baseline(sentences, len(meta.labels), meta.encoder_layers, args.threads, work, args.device,
                                 baseline_batch)
     n = len(sentences)

@@ -42,14 +42,10 @@ PLAIN_LINE_SECONDS = 60.0
 
 def _plain_lines(items: Iterable[T], total: int | None, desc: str, unit: str) -> Iterator[T]:
     """``items``, with a line on standard error every :data:`PLAIN_LINE_SECONDS` (for logs and pipes)."""
-    began = last = time.monotonic()
-    for done, item in enumerate(items, start=1):
+    counter = Counter(total=total, desc=desc, unit=unit)
+    for item in items:
         yield item
-        now = time.monotonic()
-        if now - last >= PLAIN_LINE_SECONDS:
-            last = now
-            of = f"/{total}" if total is not None else ""
-            echo(f"{desc}: {done}{of} {_plural(unit)}, {now - began:.0f} s")
+        counter.update()
 
 
 class Counter:
@@ -57,13 +53,13 @@ class Counter:
     not one iteration per item, such as training steps. On a terminal it is a tqdm bar; elsewhere a plain line on
     standard error every :data:`PLAIN_LINE_SECONDS` with the count, the postfix (a loss, an epoch) and the time."""
 
-    def __init__(self, *, total: int, initial: int = 0, desc: str, unit: str, enabled: bool = True):
+    def __init__(self, *, total: int | None, initial: int = 0, desc: str, unit: str, enabled: bool = True):
         self.total, self.count, self.desc, self.unit = total, initial, desc, unit
         self.postfix: dict[str, object] = {}
-        self.plain = enabled and not _stderr_is_terminal()
         self.began = self.last = time.monotonic()
-        self.bar = None if self.plain else tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr,
-                                                disable=not enabled, dynamic_ncols=True)
+        plain = enabled and not _stderr_is_terminal()
+        self.bar = None if plain else tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr,
+                                           disable=not enabled, dynamic_ncols=True)
 
     def update(self, n: int = 1) -> None:
         self.count += n
@@ -71,10 +67,11 @@ class Counter:
             self.bar.update(n)
             return
         now = time.monotonic()
-        if self.plain and now - self.last >= PLAIN_LINE_SECONDS:
+        if now - self.last >= PLAIN_LINE_SECONDS:
             self.last = now
+            of = f"/{self.total}" if self.total is not None else ""
             details = "".join(f", {key} {value}" for key, value in self.postfix.items())
-            echo(f"{self.desc}: {self.count}/{self.total} {_plural(self.unit)}{details}, {now - self.began:.0f} s")
+            echo(f"{self.desc}: {self.count}{of} {_plural(self.unit)}{details}, {now - self.began:.0f} s")
 
     def set_postfix(self, **values: object) -> None:
         self.postfix = values

@@ -107,10 +107,10 @@ def test_decoded_spans_keep_the_clean_span_invariants_on_real_output(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_shipped_models_training_config_names_files_that_exist(name):
-    """`framing retrain`, `framing calibrate` and `framing evaluate` read a model's config.yaml: its annotation files
-    must be found from the model folder (a config saved from another checkout once named those). Its teacher and
-    starting weights, which only rerunning its training needs, are shipped or restorable from the git history with
-    the README's `git checkout HISTORY -- models/<version>`."""
+    """`framing retrain`, `framing models calibrate` and `framing evaluate` read a model's config.yaml: its
+    annotation files must be found from the model folder (a config saved from another checkout once named those).
+    Its teacher and starting weights, which only rerunning its training needs, are shipped or restorable from the
+    git history with the README's `git checkout HISTORY -- models/<version>`."""
     from pipeline.model.config import load_config
 
     config = load_config(REPO / "models" / name / "config.yaml")

@@ -25,7 +25,7 @@ _ONEDNN_ISAS = {"SSE41": 0x1, "AVX": 0x3, "AVX2": 0x7, "AVX2_VNNI": 0xF, "AVX2_V
                 "AVX512_CORE_VNNI": 0x67, "AVX512_CORE_BF16": 0xE7, "AVX10_1_512": 0x1EF, "AVX512_CORE_FP16": 0x1EF,
                 "AVX10_1_512_AMX": 0xFEF, "AVX512_CORE_AMX": 0xFEF, "AVX10_1_512_AMX_FP16": 0x1FEF,
                 "AVX512_CORE_AMX_FP16": 0x1FEF}
-_LOWEST_ISA = {"amx_bf16": "AVX512_CORE_AMX", "avx512_bf16": "AVX512_CORE_BF16"}
+_NEEDS_ISA = {"amx_bf16": _ONEDNN_ISAS["AVX512_CORE_AMX"], "avx512_bf16": _ONEDNN_ISAS["AVX512_CORE_BF16"]}
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,8 @@ def _within_cap(found: Iterable[str], cap: str | None) -> frozenset[str]:
     found = frozenset(found)
     if cap is None:
         return found
-    return frozenset(flag for flag in found
-                     if flag not in _LOWEST_ISA or _ONEDNN_ISAS[cap] & _ONEDNN_ISAS[_LOWEST_ISA[flag]]
-                     == _ONEDNN_ISAS[_LOWEST_ISA[flag]])
+    level = _ONEDNN_ISAS[cap]
+    return frozenset(flag for flag in found if flag not in _NEEDS_ISA or level & _NEEDS_ISA[flag] == _NEEDS_ISA[flag])
 
 
 def _cuda_bf16() -> bool:
